@@ -1,0 +1,167 @@
+// greenev/fiber.hpp — spawn a fiber and the handle to it (gevent's Greenlet, std::thread's shape).
+//
+// greenev::spawn(fn, args...) schedules fn on the calling thread's hub and returns Fiber<R>.
+// The fiber starts when the spawner next suspends (spawn never switches). Handles are cheap
+// copyable references, confined to the hub's thread; a fiber runs to completion whether or not a
+// handle is kept. An exception nobody retrieves is reported on stderr with the fiber's name.
+//
+//   join()            waits; returns the value, rethrows the fiber's exception, or throws
+//                     FiberKilled. Itself a suspension point (may throw FiberExit/TimeoutError).
+//   join(d)           as join, but gives up after d: std::optional<R> (bool for void).
+//   wait(d)           waits without retrieving the outcome: true once done.
+//   kill()            raises FiberExit in the fiber and waits for it to finish; an unstarted
+//                     fiber never runs. kill(no_wait) only requests it.
+//   on_done(cb)       runs cb(id) right after the fiber finishes (must not block).
+#pragma once
+#include <greenev/detail/fiber_base.hpp>
+#include <greenev/errors.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace greenev {
+
+struct SpawnOptions {
+  std::string name;            // shown in reports and fiber dumps; default "fiber-<id>"
+  std::size_t stack_size = 0;  // bytes; 0 = default_stack_size()
+};
+
+struct no_wait_t {
+  explicit no_wait_t() = default;
+};
+inline constexpr no_wait_t no_wait{};
+
+namespace detail {
+GREENEV_API void set_fiber_name(FiberBase* f, std::string name);
+GREENEV_API std::string fiber_name(const FiberBase* f);
+GREENEV_API void add_done_callback(FiberBase* f, std::function<void(std::uint64_t)> cb);
+GREENEV_API void detach_fiber(FiberBase* f) noexcept;
+
+template <class R>
+class FiberResult : public FiberBase {
+ public:
+  std::optional<std::conditional_t<std::is_void_v<R>, char, R>> result_;
+};
+
+// The callable lives inline in the control block: one allocation per spawn.
+template <class R, class Fn>
+class FiberTask final : public FiberResult<R> {
+ public:
+  template <class G>
+  explicit FiberTask(G&& g) : fn_(std::in_place, std::forward<G>(g)) {}
+  void run() override {
+    if constexpr (std::is_void_v<R>) {
+      (*fn_)();
+    } else {
+      this->result_.emplace((*fn_)());
+    }
+    fn_.reset();  // release captures while the fiber is still alive
+  }
+
+ private:
+  std::optional<Fn> fn_;
+};
+
+template <class F, class... Args>
+auto make_task(F&& f, Args&&... args) {
+  using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+  if constexpr (sizeof...(Args) == 0) {
+    return new FiberTask<R, std::decay_t<F>>(std::forward<F>(f));
+  } else {
+    auto bound = [fn = std::forward<F>(f),
+                  tup = std::make_tuple(std::forward<Args>(args)...)]() mutable -> R {
+      return std::apply(fn, std::move(tup));
+    };
+    return new FiberTask<R, decltype(bound)>(std::move(bound));
+  }
+}
+}  // namespace detail
+
+template <class T>
+class Fiber {
+ public:
+  Fiber() noexcept = default;
+  explicit Fiber(detail::FiberResult<T>* t) noexcept : t_(t) {}  // adopts one reference
+  Fiber(const Fiber& o) noexcept : t_(o.t_) { if (t_) t_->add_ref(); }
+  Fiber(Fiber&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  Fiber& operator=(Fiber o) noexcept { std::swap(t_, o.t_); return *this; }
+  ~Fiber() { if (t_) t_->release(); }
+
+  explicit operator bool() const noexcept { return t_ != nullptr; }
+  std::uint64_t id() const noexcept { return t_->id(); }
+  std::string name() const { return detail::fiber_name(t_); }
+  void set_name(std::string n) { detail::set_fiber_name(t_, std::move(n)); }
+  bool ready() const noexcept { return t_->done(); }
+  bool killed() const noexcept { return t_->killed(); }
+  bool successful() const noexcept { return t_->done() && !t_->killed() && !t_->error_; }
+  const char* wait_reason() const noexcept { return t_->wait_reason(); }
+
+  T join() {
+    detail::wait_done(t_, detail::kForever);
+    return get();
+  }
+  template <class Rep, class Per>
+  auto join(std::chrono::duration<Rep, Per> d) {
+    bool done = detail::wait_done(t_, detail::deadline_after(d));
+    if constexpr (std::is_void_v<T>) {
+      if (done) get();
+      return done;
+    } else {
+      return done ? std::optional<T>(get()) : std::optional<T>();
+    }
+  }
+  template <class Rep, class Per>
+  bool wait(std::chrono::duration<Rep, Per> d) {
+    return detail::wait_done(t_, detail::deadline_after(d));
+  }
+  void wait() { detail::wait_done(t_, detail::kForever); }
+
+  // The outcome of a finished fiber (precondition: ready()).
+  T get() {
+    assert(t_->done() && "greenev: Fiber::get() before the fiber finished");
+    if (t_->killed_ || t_->error_) detail::rethrow_outcome(t_);
+    if constexpr (!std::is_void_v<T>) return std::move(*t_->result_);
+  }
+
+  void kill() {
+    detail::request_kill(t_);
+    detail::wait_done(t_, detail::kForever);
+  }
+  void kill(no_wait_t) noexcept { detail::request_kill(t_); }
+  void detach() noexcept {
+    if (t_) detail::detach_fiber(std::exchange(t_, nullptr));
+  }
+  void on_done(std::function<void(std::uint64_t)> cb) { detail::add_done_callback(t_, std::move(cb)); }
+
+  detail::FiberBase* native() const noexcept { return t_; }
+
+ private:
+  detail::FiberResult<T>* t_ = nullptr;
+};
+
+template <class F, class... Args>
+auto spawn(SpawnOptions opts, F&& f, Args&&... args) {
+  using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+  detail::FiberResult<R>* t = detail::make_task(std::forward<F>(f), std::forward<Args>(args)...);
+  t->stack_request_ = opts.stack_size;
+  if (!opts.name.empty()) detail::set_fiber_name(t, std::move(opts.name));
+  detail::schedule_new(t);
+  return Fiber<R>(t);
+}
+
+template <class F, class... Args>
+  requires(!std::is_same_v<std::decay_t<F>, SpawnOptions>)
+auto spawn(F&& f, Args&&... args) {
+  using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+  detail::FiberResult<R>* t = detail::make_task(std::forward<F>(f), std::forward<Args>(args)...);
+  detail::schedule_new(t);
+  return Fiber<R>(t);
+}
+
+}  // namespace greenev

@@ -1,0 +1,165 @@
+// runtime/fiber.cpp — the control block, wait lists, join/kill, and the throwing side of park.
+//
+// park() never throws (patched libc calls need that); suspend() is park() plus the C++ rules:
+// a kill becomes FiberExit (raised once), an expired Timeout scope becomes TimeoutError, and a
+// wait that can never end becomes LoopExit.
+#include "hub.hpp"
+#include "scope.hpp"
+
+#include <greenev/fiber.hpp>
+#include <greenev/this_fiber.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace greenev::detail {
+
+FiberBase::FiberBase() noexcept = default;
+
+FiberBase::~FiberBase() {
+  if (error_ && !error_observed_) {
+    const char* what = "unknown exception";
+    std::string msg;
+    try {
+      std::rethrow_exception(error_);
+    } catch (const std::exception& e) {
+      msg = e.what();
+      what = msg.c_str();
+    } catch (...) {
+    }
+    const char* name = extras_ && !extras_->name.empty() ? extras_->name.c_str() : nullptr;
+    std::fprintf(stderr, "greenev: fiber '%s%s' (id %llu) died with an unhandled exception: %s\n",
+                 name ? name : "fiber-", name ? "" : std::to_string(id_).c_str(),
+                 static_cast<unsigned long long>(id_), what);
+  }
+}
+
+// --- WaitList ---
+
+void WaitList::push_back(Waiter& w) noexcept {
+  w.list = this;
+  w.next = nullptr;
+  w.prev = tail_;
+  (tail_ ? tail_->next : head_) = &w;
+  tail_ = &w;
+  ++size_;
+}
+
+void WaitList::unlink(Waiter& w) noexcept {
+  assert(w.list == this);
+  (w.prev ? w.prev->next : head_) = w.next;
+  (w.next ? w.next->prev : tail_) = w.prev;
+  w.prev = w.next = nullptr;
+  w.list = nullptr;
+  --size_;
+}
+
+WakeReason WaitList::wait(const char* reason, Deadline deadline, void* payload) noexcept {
+  FiberBase* self = current_fiber();
+  Waiter w;
+  w.fiber = self;
+  w.payload = payload;
+  push_back(w);
+  self->waiting_on_ = &w;
+  WakeReason r = park(reason, deadline);
+  if (w.list) unlink(w);  // park returned without parking (pending kill, expired deadline)
+  self->waiting_on_ = nullptr;
+  return r;
+}
+
+Waiter* WaitList::notify_one() noexcept {
+  Waiter* w = head_;
+  if (!w) return nullptr;
+  unlink(*w);
+  unpark(w->fiber, WakeReason::woken);
+  return w;
+}
+
+std::size_t WaitList::notify_all() noexcept {
+  std::size_t n = 0;
+  while (notify_one()) ++n;
+  return n;
+}
+
+// --- raising ---
+
+void raise_for(WakeReason r) {
+  switch (r) {
+    case WakeReason::woken:
+    case WakeReason::timed_out:
+      return;
+    case WakeReason::killed: {
+      FiberBase* self = current_fiber();
+      self->kill_pending_ = false;  // delivered once; a fiber that swallows it keeps running
+      throw FiberExit{};
+    }
+    case WakeReason::scope_timeout:
+      raise_scope_timeout(current_fiber());
+    case WakeReason::loop_exit:
+      throw LoopExit();
+  }
+}
+
+bool suspend(const char* reason, Deadline deadline) {
+  WakeReason r = park(reason, deadline);
+  raise_for(r);
+  return r == WakeReason::woken;
+}
+
+bool wait_done(FiberBase* f, Deadline deadline) {
+  if (f->done()) return true;
+  FiberBase* self = current_fiber();
+  if (self == f) throw std::logic_error("greenev: a fiber cannot join itself");
+  raise_for(f->joiners_.wait("join", deadline));
+  return f->done();
+}
+
+void rethrow_outcome(FiberBase* f) {
+  if (f->error_) {
+    f->error_observed_ = true;
+    std::rethrow_exception(f->error_);
+  }
+  throw FiberKilled();
+}
+
+void sleep_until_ns(Deadline d) {
+  WakeReason r = park("sleep", d);
+  if (r == WakeReason::woken) return;  // a stray unpark of a sleeper is harmless
+  raise_for(r);
+}
+
+// --- names, callbacks, detach ---
+
+static FiberExtras& extras(FiberBase* f) {
+  if (!f->extras_) f->extras_ = std::make_unique<FiberExtras>();
+  return *f->extras_;
+}
+
+void set_fiber_name(FiberBase* f, std::string name) { extras(f).name = std::move(name); }
+
+std::string fiber_name(const FiberBase* f) {
+  if (f->id_ == 0) return "main";
+  if (f->extras_ && !f->extras_->name.empty()) return f->extras_->name;
+  return "fiber-" + std::to_string(f->id_);
+}
+
+void add_done_callback(FiberBase* f, std::function<void(std::uint64_t)> cb) {
+  if (f->done()) {
+    cb(f->id_);
+    return;
+  }
+  extras(f).on_done.push_back(std::move(cb));
+}
+
+void detach_fiber(FiberBase* f) noexcept {
+  f->detached_ = true;
+  f->release();
+}
+
+}  // namespace greenev::detail
+
+namespace greenev::this_fiber {
+std::string name() { return detail::fiber_name(detail::current_fiber()); }
+void set_name(std::string n) { detail::set_fiber_name(detail::current_fiber(), std::move(n)); }
+}  // namespace greenev::this_fiber

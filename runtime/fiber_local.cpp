@@ -1,0 +1,27 @@
+// runtime/fiber_local.cpp — FiberLocal slots: a vector per fiber indexed by a process-wide key.
+//
+// Keys are never reused, so a stale slot can never be read through a new FiberLocal. Values are
+// destroyed when their fiber finishes (hub.cpp: finish), before joiners wake.
+#include "hub.hpp"
+
+#include <greenev/fiber_local.hpp>
+
+#include <atomic>
+
+namespace greenev::detail {
+
+static std::atomic<std::size_t> g_next_key{0};
+
+std::size_t fls_new_key() noexcept { return g_next_key.fetch_add(1, std::memory_order_relaxed); }
+
+void* fls_get(std::size_t key, void* (*make)(), void (*destroy)(void*)) {
+  FiberBase* f = current_fiber();
+  if (!f->extras_) f->extras_ = std::make_unique<FiberExtras>();
+  auto& slots = f->extras_->fls;
+  if (slots.size() <= key) slots.resize(key + 1, {nullptr, nullptr});
+  auto& slot = slots[key];
+  if (!slot.first) slot = {make(), destroy};
+  return slot.first;
+}
+
+}  // namespace greenev::detail

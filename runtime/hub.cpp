@@ -1,0 +1,428 @@
+// runtime/hub.cpp — hub creation, the parking primitive, the ready queue and the loop.
+//
+// Invariants: exactly one fiber per hub is `running` (current_); a fiber is in ready_ iff its
+// state is `ready`; a parked fiber's timer is active iff in_timer_; the hub fiber never parks.
+#include "hub.hpp"
+
+#include "context.hpp"
+#include "scope.hpp"
+
+#include <greenev/errors.hpp>
+#include <greenev/fiber.hpp>
+#include <greenev/this_fiber.hpp>
+
+#include <ev.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cxxabi.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace greenev::detail {
+
+static_assert(sizeof(ev_timer) <= sizeof(FiberBase::timer_), "ev_timer must fit the control block");
+static_assert(sizeof(ev_async) <= 64, "ev_async must fit the hub's storage");
+
+thread_local Hub* Hub::tls_hub_ = nullptr;
+
+namespace {
+
+std::atomic<std::uint64_t> g_next_id{1};
+std::atomic<bool> g_default_loop_taken{false};
+thread_local std::unique_ptr<Hub> tls_hub_owner;
+
+// Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us passed.
+constexpr std::uint32_t kPollEverySwitches = 64;
+constexpr Deadline kPollInterval = 100'000;
+
+ev_timer* timer_of(FiberBase* f) noexcept { return reinterpret_cast<ev_timer*>(f->timer_); }
+
+void after_fork_child() noexcept {
+  if (Hub* h = Hub::current_or_null()) ev_loop_fork(h->loop());
+}
+
+}  // namespace
+
+void Hub::HubFiberImpl::run() { hub_->hub_loop(); }
+
+Hub& Hub::create() {
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &after_fork_child); });
+  tls_hub_owner.reset(new Hub());
+  tls_hub_ = tls_hub_owner.get();
+  return *tls_hub_;
+}
+
+Hub::Hub() : current_(&main_) {
+  main_.hub_ = this;
+  main_.state_ = FiberState::running;
+  main_.stack_.kind = StackKind::main;
+  main_.id_ = 0;
+  hub_fiber_.hub_ = this;
+  hub_fiber_.id_ = ~std::uint64_t{0};
+
+  // libev child watchers need the default loop; give it to the process's main thread.
+  const bool main_thread = syscall(SYS_gettid) == getpid();
+  if (main_thread && !g_default_loop_taken.exchange(true)) {
+    loop_ = ev_default_loop(EVFLAG_AUTO);
+  } else {
+    loop_ = ev_loop_new(EVFLAG_AUTO);
+    own_loop_ = true;
+  }
+  if (!loop_) {
+    std::fprintf(stderr, "greenev: cannot create the event loop\n");
+    std::abort();
+  }
+  ev_set_userdata(loop_, this);
+
+  inbox_ = std::make_shared<Inbox>();
+  inbox_->hub = this;
+  auto* a = reinterpret_cast<ev_async*>(async_);
+  ev_async_init(a, reinterpret_cast<void (*)(struct ev_loop*, ev_async*, int)>(&Hub::on_async));
+  ev_async_start(loop_, a);
+  ev_unref(loop_);  // the inbox alone does not keep the loop alive (see keepalive)
+
+  stack_install_overflow_handler();
+  last_poll_ = now_ns();
+}
+
+Hub::~Hub() {
+  if (alive_ > 0) {
+    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s) that never finished:\n", alive_);
+    dump(stderr);
+  }
+  {
+    std::lock_guard lk(inbox_->mu);
+    inbox_->hub = nullptr;
+  }
+  // Exiting from inside a fiber (exit() called there): the CPU is on a pooled stack, and live
+  // fibers may hold watchers. Leave it all to the process's end.
+  if (current_ != &main_ || alive_ > 0) {
+    tls_hub_ = nullptr;
+    (void)tls_hub_owner.release();
+    return;
+  }
+  ev_ref(loop_);
+  ev_async_stop(loop_, reinterpret_cast<ev_async*>(async_));
+  if (hub_fiber_.stack_.kind != StackKind::none) stacks_.release(hub_fiber_.stack_);
+  context_destroy(&hub_fiber_);
+  if (own_loop_) {
+    ev_loop_destroy(loop_);
+  } else {
+    ev_loop_destroy(EV_DEFAULT);
+    g_default_loop_taken = false;
+  }
+  tls_hub_ = nullptr;
+}
+
+// --- scheduling ---
+
+void Hub::link_live(FiberBase* f) noexcept {
+  f->all_prev_ = nullptr;
+  f->all_next_ = live_head_;
+  if (live_head_) live_head_->all_prev_ = f;
+  live_head_ = f;
+  ++alive_;
+}
+
+void Hub::unlink_live(FiberBase* f) noexcept {
+  (f->all_prev_ ? f->all_prev_->all_next_ : live_head_) = f->all_next_;
+  if (f->all_next_) f->all_next_->all_prev_ = f->all_prev_;
+  f->all_prev_ = f->all_next_ = nullptr;
+  --alive_;
+}
+
+void Hub::schedule_new(FiberBase* f) noexcept {
+  f->hub_ = this;
+  f->id_ = g_next_id.fetch_add(1, std::memory_order_relaxed);
+  f->add_ref();  // the hub's, dropped in retire()
+  f->state_ = FiberState::ready;
+  link_live(f);
+  ready_.push_back(f);
+}
+
+void Hub::make_ready(FiberBase* f) noexcept {
+  f->state_ = FiberState::ready;
+  ready_.push_back(f);
+}
+
+bool Hub::poll_due() noexcept {
+  if (++since_poll_ < kPollEverySwitches) return false;
+  since_poll_ = 0;
+  return now_ns() - last_poll_ >= kPollInterval;
+}
+
+void Hub::switch_away(FiberBase* self) noexcept {
+  FiberBase* next;
+  if (!ready_.empty() && !poll_due()) {
+    next = ready_.pop_front();
+    if (next == self) {
+      self->state_ = FiberState::running;
+      return;
+    }
+    next->state_ = FiberState::running;
+  } else {
+    next = &hub_fiber_;
+  }
+  current_ = next;
+  ++switches_;
+  context_switch(*this, self, next);
+}
+
+WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
+  FiberBase* self = current_;
+  if (self == &hub_fiber_) {
+    std::fprintf(stderr, "greenev: blocking call (%s) made on the hub itself, from a loop callback\n", reason);
+    std::abort();
+  }
+  if (self->kill_pending_) return WakeReason::killed;
+  bool scoped = false;
+  if (self->scopes_) {
+    Deadline sd = scope_deadline(self);
+    if (sd <= deadline) {
+      deadline = sd;
+      scoped = true;
+    }
+  }
+  if (deadline != kForever) {
+    ev_now_update(loop_);  // the loop's cached time may be stale after a long run of fibers
+    const Deadline now = now_ns();
+    if (deadline <= now) return scoped ? WakeReason::scope_timeout : WakeReason::timed_out;
+    ev_timer* t = timer_of(self);
+    ev_timer_init(t, reinterpret_cast<void (*)(struct ev_loop*, ev_timer*, int)>(&Hub::on_timer),
+                  static_cast<double>(deadline - now) * 1e-9, 0.);
+    t->data = self;
+    ev_timer_start(loop_, t);
+    self->in_timer_ = true;
+    ++active_watchers_;
+  }
+  self->state_ = FiberState::parked;
+  self->wait_reason_ = reason;
+  switch_away(self);
+  self->wait_reason_ = nullptr;
+  if (self->in_timer_) {
+    ev_timer_stop(loop_, timer_of(self));
+    self->in_timer_ = false;
+    --active_watchers_;
+  }
+  WakeReason r = self->wake_;
+  if (r == WakeReason::timed_out && scoped) r = WakeReason::scope_timeout;
+  return r;
+}
+
+void Hub::on_timer(struct ev_loop*, void* w, int) noexcept {
+  auto* f = static_cast<FiberBase*>(static_cast<ev_timer*>(w)->data);
+  unpark(f, WakeReason::timed_out);
+}
+
+void Hub::yield() {
+  FiberBase* self = current_;
+  if (self->kill_pending_) raise_for(WakeReason::killed);
+  if (self->scopes_ && scope_deadline(self) <= now_ns()) raise_scope_timeout(self);
+  self->state_ = FiberState::ready;
+  ready_.push_back(self);
+  switch_away(self);
+}
+
+void Hub::kill(FiberBase* f) noexcept {
+  if (f->state_ == FiberState::done) return;
+  f->kill_pending_ = true;
+  if (f->state_ == FiberState::ready && f->ctx_ == nullptr) {
+    // Never started: it never runs.
+    ready_.remove(f);
+    f->killed_ = true;
+    finish(f);
+    retire(f);
+  } else if (f->state_ == FiberState::parked) {
+    unpark(f, WakeReason::killed);
+  }
+}
+
+void Hub::finish(FiberBase* f) noexcept {
+  if (f->extras_) {
+    auto& fls = f->extras_->fls;
+    for (auto& [p, destroy] : fls)
+      if (p) destroy(p);
+    fls.clear();
+  }
+  f->state_ = FiberState::done;
+  f->wait_reason_ = nullptr;
+  f->joiners_.notify_all();
+  if (f->extras_) {
+    for (auto& cb : f->extras_->on_done) {
+      try {
+        cb(f->id_);
+      } catch (...) {
+        std::fprintf(stderr, "greenev: on_done callback of fiber %llu threw; ignored\n",
+                     static_cast<unsigned long long>(f->id_));
+      }
+    }
+    f->extras_->on_done.clear();
+  }
+  unlink_live(f);
+}
+
+void Hub::run_current() noexcept {
+  FiberBase* f = current_;
+  try {
+    f->run();
+  } catch (const FiberExit&) {
+    f->killed_ = true;
+  } catch (abi::__forced_unwind&) {
+    std::fprintf(stderr, "greenev: pthread_exit()/cancellation inside fiber %llu is not supported\n",
+                 static_cast<unsigned long long>(f->id_));
+    std::abort();
+  } catch (...) {
+    f->error_ = std::current_exception();
+  }
+  finish(f);
+  FiberBase* next = (!ready_.empty() && !poll_due()) ? ready_.pop_front() : &hub_fiber_;
+  next->state_ = FiberState::running;
+  current_ = next;
+  ++switches_;
+  context_exit(*this, f, next);
+}
+
+void Hub::retire(FiberBase* f) noexcept {
+  if (f->stack_.kind == StackKind::guarded || f->stack_.kind == StackKind::slab) {
+    stacks_.release(f->stack_);
+    f->stack_ = {};
+  }
+  context_destroy(f);
+  f->release();  // the hub's reference
+}
+
+void Hub::hub_loop() noexcept {
+  for (;;) {
+    const bool want_ref = inbox_->keepalive.load(std::memory_order_acquire) > 0;
+    if (want_ref != async_refd_) {
+      want_ref ? ev_ref(loop_) : ev_unref(loop_);
+      async_refd_ = want_ref;
+    }
+    const bool idle = ready_.empty();
+    const int active = ev_run(loop_, idle ? EVRUN_ONCE : EVRUN_NOWAIT);
+    ++iterations_;
+    last_poll_ = now_ns();
+    since_poll_ = 0;
+    if (ready_.empty()) {
+      // Nothing ready and nothing that could make anything ready: whoever waits, waits forever.
+      if (idle && active == 0 && main_.state_ == FiberState::parked) unpark(&main_, WakeReason::loop_exit);
+      if (ready_.empty()) continue;
+    }
+    FiberBase* next = ready_.pop_front();
+    next->state_ = FiberState::running;
+    current_ = next;
+    ++switches_;
+    context_switch(*this, &hub_fiber_, next);
+  }
+}
+
+// --- cross-thread inbox ---
+
+void Hub::on_async(struct ev_loop* loop, void*, int) noexcept {
+  static_cast<Hub*>(ev_userdata(loop))->drain_inbox();
+}
+
+void Hub::drain_inbox() noexcept {
+  std::vector<std::function<void()>> items;
+  {
+    std::lock_guard lk(inbox_->mu);
+    items.swap(inbox_->items);
+  }
+  for (auto& fn : items) {
+    FiberBase* t = make_task(std::move(fn));
+    t->detached_ = true;
+    schedule_new(t);
+    t->release();  // no handle: the hub's reference keeps it until it finishes
+  }
+}
+
+void Hub::loop_ref() noexcept { ev_ref(loop_); }
+void Hub::loop_unref() noexcept { ev_unref(loop_); }
+
+HubStats Hub::stats() const noexcept {
+  HubStats s;
+  s.switches = switches_;
+  s.loop_iterations = iterations_;
+  s.fibers_alive = alive_;
+  s.active_watchers = active_watchers_;
+  return s;
+}
+
+const char* Hub::name_of(const FiberBase* f) const noexcept {
+  if (f == &main_) return "main";
+  if (f->extras_ && !f->extras_->name.empty()) return f->extras_->name.c_str();
+  return nullptr;
+}
+
+void Hub::dump(FILE* out) const {
+  static const char* const kStates[] = {"ready", "running", "parked", "done"};
+  auto line = [&](const FiberBase* f) {
+    const char* name = name_of(f);
+    std::fprintf(out, "  fiber %llu '%s%s' %s%s%s\n", static_cast<unsigned long long>(f->id_),
+                 name ? name : "fiber-", name ? "" : std::to_string(f->id_).c_str(),
+                 kStates[static_cast<int>(f->state_)], f->wait_reason_ ? " in " : "",
+                 f->wait_reason_ ? f->wait_reason_ : (f->state_ == FiberState::ready && !f->ctx_ ? " (not started)" : ""));
+  };
+  line(&main_);
+  for (const FiberBase* f = live_head_; f; f = f->all_next_) line(f);
+}
+
+// --- the detail:: entry points (fiber_base.hpp) ---
+
+FiberBase* current_fiber() noexcept { return Hub::current().running(); }
+
+WakeReason park(const char* reason, Deadline deadline) noexcept { return Hub::current().park(reason, deadline); }
+
+void unpark(FiberBase* f, WakeReason why) noexcept {
+  if (f->state_ != FiberState::parked) return;
+  if (Waiter* w = f->waiting_on_) {
+    if (w->list) w->list->unlink(*w);
+    f->waiting_on_ = nullptr;
+  }
+  f->wake_ = why;
+  f->hub_->make_ready(f);
+}
+
+void request_kill(FiberBase* f) noexcept {
+  assert(f->hub_ == Hub::current_or_null() && "greenev: kill() from another thread; use HubHandle::post");
+  f->hub_->kill(f);
+}
+
+void schedule_new(FiberBase* f) noexcept { Hub::current().schedule_new(f); }
+
+void yield_now() { Hub::current().yield(); }
+
+LoopRef::LoopRef() noexcept : hub_(&Hub::current()) { hub_->loop_ref(); }
+LoopRef::~LoopRef() { hub_->loop_unref(); }
+
+}  // namespace greenev::detail
+
+namespace greenev {
+
+HubHandle HubHandle::current() { return HubHandle(detail::Hub::current().inbox()); }
+
+bool HubHandle::post(std::function<void()> fn) const {
+  std::lock_guard lk(inbox_->mu);
+  if (!inbox_->hub) return false;
+  inbox_->items.push_back(std::move(fn));
+  // Under the lock: the hub cannot be destroyed between the push and the wake-up.
+  ev_async_send(inbox_->hub->loop(), reinterpret_cast<ev_async*>(inbox_->hub->async_storage()));
+  return true;
+}
+
+void HubHandle::add_keepalive() const {
+  inbox_->keepalive.fetch_add(1, std::memory_order_release);
+  std::lock_guard lk(inbox_->mu);
+  if (inbox_->hub) ev_async_send(inbox_->hub->loop(), reinterpret_cast<ev_async*>(inbox_->hub->async_storage()));
+}
+
+void HubHandle::release_keepalive() const {
+  inbox_->keepalive.fetch_sub(1, std::memory_order_release);
+  std::lock_guard lk(inbox_->mu);
+  if (inbox_->hub) ev_async_send(inbox_->hub->loop(), reinterpret_cast<ev_async*>(inbox_->hub->async_storage()));
+}
+
+}  // namespace greenev

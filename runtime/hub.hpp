@@ -1,0 +1,151 @@
+// runtime/hub.hpp — the per-thread scheduler: ready queue, libev loop, timers, inbox.
+//
+// The hub runs in its own fiber; the thread's original stack is the main fiber. A fiber that
+// parks switches *directly* to the next ready fiber (one jump), and only goes through the hub fiber
+// when nothing is ready or when the loop is due a poll (every 64 switches, if 100 us have passed),
+// so a busy hub still sees I/O and timers. The hub fiber polls libev — blocking when nothing is
+// ready — and resumes ready fibers in FIFO order.
+// Rejected: returning to the hub on every park (two jumps per hand-off, 2x the switch cost) and
+// polling on every switch (an epoll_wait syscall per switch).
+// Only runtime/hub*.cpp include <ev.h>; everything else reaches the loop through this class.
+#pragma once
+#include <greenev/detail/fiber_base.hpp>
+#include <greenev/hub.hpp>
+
+#include "stack.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+struct ev_loop;
+
+namespace greenev::detail {
+
+// Rarely used per-fiber data, allocated on first use to keep the control block small.
+struct FiberExtras {
+  std::string name;
+  std::vector<std::function<void(std::uint64_t)>> on_done;
+  std::vector<std::pair<void*, void (*)(void*)>> fls;  // indexed by FiberLocal key
+};
+
+// Thread-safe mailbox of a hub; shared with HubHandles so it can outlive the hub.
+struct Inbox {
+  std::mutex mu;
+  std::vector<std::function<void()>> items;  // guarded by mu
+  Hub* hub = nullptr;                        // guarded by mu; null once the hub is gone
+  std::atomic<int> keepalive{0};
+};
+
+// Intrusive FIFO of ready fibers (doubly linked: kill of an unstarted fiber unlinks in O(1)).
+class ReadyQueue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  FiberBase* front() const noexcept { return head_; }
+  void push_back(FiberBase* f) noexcept {
+    f->rq_next_ = nullptr;
+    f->rq_prev_ = tail_;
+    (tail_ ? tail_->rq_next_ : head_) = f;
+    tail_ = f;
+  }
+  FiberBase* pop_front() noexcept {
+    FiberBase* f = head_;
+    if (f) remove(f);
+    return f;
+  }
+  void remove(FiberBase* f) noexcept {
+    (f->rq_prev_ ? f->rq_prev_->rq_next_ : head_) = f->rq_next_;
+    (f->rq_next_ ? f->rq_next_->rq_prev_ : tail_) = f->rq_prev_;
+    f->rq_prev_ = f->rq_next_ = nullptr;
+  }
+
+ private:
+  FiberBase* head_ = nullptr;
+  FiberBase* tail_ = nullptr;
+};
+
+class Hub {
+ public:
+  static Hub* current_or_null() noexcept { return tls_hub_; }
+  static Hub& current() { return tls_hub_ ? *tls_hub_ : create(); }
+
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+  ~Hub();
+
+  FiberBase* running() const noexcept { return current_; }
+  FiberBase* main_fiber() noexcept { return &main_; }
+  bool in_hub_fiber() const noexcept { return current_ == &hub_fiber_; }
+  StackPool& stacks() noexcept { return stacks_; }
+  struct ev_loop* loop() const noexcept { return loop_; }
+  const std::shared_ptr<Inbox>& inbox() const noexcept { return inbox_; }
+  void* async_storage() noexcept { return async_; }
+
+  // Scheduling (see fiber_base.hpp for the state machine).
+  void schedule_new(FiberBase* f) noexcept;
+  void make_ready(FiberBase* f) noexcept;      // parked -> ready
+  WakeReason park(const char* reason, Deadline deadline) noexcept;
+  void yield();
+  void kill(FiberBase* f) noexcept;
+
+  // Called on the fiber's own stack by the context layer; runs it and exits it. Never returns.
+  [[noreturn]] void run_current() noexcept;
+  // Called on the resumed side after a finished fiber switched away: frees its stack.
+  void retire(FiberBase* f) noexcept;
+
+  // Watchers started through the hub (for the "ends with no active watchers" check).
+  void watcher_started() noexcept { ++active_watchers_; }
+  void watcher_stopped() noexcept { --active_watchers_; }
+  void loop_ref() noexcept;
+  void loop_unref() noexcept;
+
+  HubStats stats() const noexcept;
+  void dump(FILE* out) const;
+  // The name a fiber was given, or nullptr. Never allocates (used by the SIGSEGV handler).
+  const char* name_of(const FiberBase* f) const noexcept;
+
+ private:
+  Hub();
+  static Hub& create();
+  [[noreturn]] void hub_loop() noexcept;
+  void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
+  bool poll_due() noexcept;
+  void finish(FiberBase* f) noexcept;          // done: wake joiners, callbacks, FLS
+  void link_live(FiberBase* f) noexcept;
+  void unlink_live(FiberBase* f) noexcept;
+  void drain_inbox() noexcept;
+  static void on_timer(struct ev_loop*, void* w, int) noexcept;
+  static void on_async(struct ev_loop*, void* w, int) noexcept;
+
+  static thread_local Hub* tls_hub_;
+
+  struct MainFiber final : FiberBase {
+    void run() override {}
+  };
+  struct HubFiberImpl final : FiberBase {
+    void run() override;
+  };
+
+  FiberBase* current_;
+  MainFiber main_;
+  HubFiberImpl hub_fiber_;
+  struct ev_loop* loop_ = nullptr;
+  bool own_loop_ = false;
+  ReadyQueue ready_;
+  StackPool stacks_;
+  std::shared_ptr<Inbox> inbox_;
+  alignas(8) unsigned char async_[64];  // ev_async
+  bool async_refd_ = false;
+  FiberBase* live_head_ = nullptr;  // every spawned, unfinished fiber (main and hub excluded)
+  std::size_t alive_ = 0;
+  std::size_t active_watchers_ = 0;
+  std::uint64_t switches_ = 0;
+  std::uint64_t iterations_ = 0;
+  std::uint32_t since_poll_ = 0;
+  Deadline last_poll_ = 0;
+};
+
+}  // namespace greenev::detail

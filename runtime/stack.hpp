@@ -1,0 +1,55 @@
+// runtime/stack.hpp — fiber stacks: mmap'd, guarded, pooled warm, never exhausted.
+//
+// Each hub keeps a LIFO free list per stack size so a finished fiber's stack (its pages already
+// faulted in) is the next one handed out: no mmap, munmap or page faults in steady state.
+// Guarded stacks cost two kernel mappings each (the stack and its PROT_NONE guard), and the kernel
+// allows vm.max_map_count (65530 by default) in all, so past ~30k guarded stacks the allocator
+// switches to slab stacks: many stacks carved from one mapping, with a canary word at the bottom of
+// each that is checked every time the fiber switches out. It says so once on stderr.
+// Rejected: segmented/copying stacks (third-party C code keeps pointers into its stack) and
+// growing guarded stacks on demand with mremap (still one mapping each).
+#pragma once
+#include <greenev/detail/fiber_base.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace greenev::detail {
+
+inline constexpr std::uint64_t kStackCanary = 0x6772656576535441ull;  // "greevSTA"
+
+class StackPool {
+ public:
+  StackPool() = default;
+  StackPool(const StackPool&) = delete;
+  StackPool& operator=(const StackPool&) = delete;
+  ~StackPool();
+
+  StackRef acquire(std::size_t requested);
+  void release(StackRef s) noexcept;
+
+ private:
+  struct Bucket {
+    std::size_t size;
+    std::vector<StackRef> warm;  // LIFO: back() is the most recently used
+  };
+  Bucket& bucket(std::size_t size);
+  std::vector<Bucket> buckets_;
+};
+
+// Rounds a requested size to whole pages, applying the default for 0.
+std::size_t stack_usable_size(std::size_t requested) noexcept;
+
+// True if the slab canary of `s` is intact (always true for other kinds).
+inline bool stack_canary_ok(const StackRef& s) noexcept {
+  return s.kind != StackKind::slab || *static_cast<const std::uint64_t*>(s.limit) == kStackCanary;
+}
+
+// Per-thread: the alternate signal stack that lets the SIGSEGV handler run after an overflow.
+void stack_install_overflow_handler() noexcept;
+
+// Reports "stack overflow in fiber ..." and aborts (canary path).
+[[noreturn]] void stack_overflow_abort(const FiberBase* f) noexcept;
+
+}  // namespace greenev::detail

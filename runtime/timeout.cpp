@@ -1,0 +1,49 @@
+// runtime/timeout.cpp — Timeout scopes: a per-fiber stack of deadlines consulted by park().
+//
+// Scopes cost nothing until the fiber parks: park() takes min(own deadline, earliest unfired
+// scope) and arms one timer for it. A scope fires once; later suspensions inside it are unbounded
+// by it, as with gevent.Timeout.
+#include "scope.hpp"
+
+#include <greenev/timeout.hpp>
+
+#include <cassert>
+
+namespace greenev {
+
+Timeout::Timeout(detail::Deadline d, int) {
+  deadline = d;
+  fiber = detail::current_fiber();
+  owner = this;
+  outer = fiber->scopes_;
+  fiber->scopes_ = this;
+}
+
+Timeout::~Timeout() {
+  assert(fiber->scopes_ == this && "greenev: Timeout scopes must end in reverse order, on their fiber");
+  fiber->scopes_ = outer;
+}
+
+bool Timeout::expired() const noexcept { return fired || deadline <= detail::now_ns(); }
+
+}  // namespace greenev
+
+namespace greenev::detail {
+
+Deadline scope_deadline(const FiberBase* f) noexcept {
+  Deadline d = kForever;
+  for (const TimeoutScope* s = f->scopes_; s; s = s->outer)
+    if (!s->fired && s->deadline < d) d = s->deadline;
+  return d;
+}
+
+void raise_scope_timeout(FiberBase* f) {
+  TimeoutScope* earliest = nullptr;
+  for (TimeoutScope* s = f->scopes_; s; s = s->outer)
+    if (!s->fired && (!earliest || s->deadline <= earliest->deadline)) earliest = s;  // ties: outermost
+  assert(earliest && "greenev: scope timeout without a scope");
+  earliest->fired = true;
+  throw TimeoutError(earliest->owner);
+}
+
+}  // namespace greenev::detail
