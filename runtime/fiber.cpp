@@ -124,6 +124,10 @@ void rethrow_outcome(FiberBase* f) {
 }
 
 void sleep_until_ns(Deadline d) {
+  if (d <= now_ns()) {  // sleep(0) and past deadlines: let the others run once (gevent's sleep(0))
+    Hub::current().yield();
+    return;
+  }
   WakeReason r = park("sleep", d);
   if (r == WakeReason::woken) return;  // a stray unpark of a sleeper is harmless
   raise_for(r);

@@ -92,7 +92,9 @@ StackRef slab_acquire(std::size_t size) {
       std::fprintf(stderr, "greenev: cannot map fiber stacks: %s\n", std::strerror(errno));
       std::abort();
     }
-    for (std::size_t i = kSlabStacks; i-- > 0;)
+    // Hand out the highest stack first: an overflow then runs into a mapped neighbour, where the
+    // canary catches it, rather than off the bottom of the slab.
+    for (std::size_t i = 0; i < kSlabStacks; ++i)
       sf.free.push_back({static_cast<char*>(p) + i * size, size, StackKind::slab});
   }
   StackRef s = sf.free.back();

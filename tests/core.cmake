@@ -1,0 +1,15 @@
+# Core runtime tests: fibers, hub, timers, timeouts, signals, stacks.
+greenev_test(fiber_join_test fiber_join_test.cpp)
+greenev_test(fiber_kill_test fiber_kill_test.cpp)
+greenev_test(timeout_test timeout_test.cpp)
+greenev_test(sleep_test sleep_test.cpp)
+greenev_test(fiber_local_test fiber_local_test.cpp)
+greenev_test(cross_thread_test cross_thread_test.cpp LABELS tsan)
+greenev_test(signal_test signal_test.cpp)
+greenev_test(core_child_test core_child_test.cpp TIMEOUT 180)
+
+greenev_prog(stack_overflow progs/stack_overflow.cpp)
+greenev_prog(many_fibers progs/many_fibers.cpp)
+greenev_prog(unjoined_exception progs/unjoined_exception.cpp)
+greenev_prog(exit_with_live_fibers progs/exit_with_live_fibers.cpp)
+add_dependencies(core_child_test stack_overflow many_fibers unjoined_exception exit_with_live_fibers)
