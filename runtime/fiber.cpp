@@ -111,6 +111,7 @@ bool wait_done(FiberBase* f, Deadline deadline) {
   if (f->done()) return true;
   FiberBase* self = current_fiber();
   if (self == f) throw std::logic_error("greenev: a fiber cannot join itself");
+  if (f->state_ == FiberState::ready && f->ctx_ == nullptr && f->hub_ == self->hub_) f->hub_->run_next(f);
   raise_for(f->joiners_.wait("join", deadline));
   return f->done();
 }

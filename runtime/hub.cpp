@@ -25,7 +25,7 @@ namespace greenev::detail {
 static_assert(sizeof(ev_timer) <= sizeof(FiberBase::timer_), "ev_timer must fit the control block");
 static_assert(sizeof(ev_async) <= 64, "ev_async must fit the hub's storage");
 
-thread_local Hub* Hub::tls_hub_ = nullptr;
+constinit thread_local Hub* Hub::tls_hub_ = nullptr;
 
 namespace {
 
@@ -36,6 +36,8 @@ thread_local std::unique_ptr<Hub> tls_hub_owner;
 // Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us passed.
 constexpr std::uint32_t kPollEverySwitches = 64;
 constexpr Deadline kPollInterval = 100'000;
+// After this many consecutive run-next dispatches, one fiber from the back of the queue runs.
+constexpr std::uint32_t kMaxRunNext = 256;
 
 ev_timer* timer_of(FiberBase* f) noexcept { return reinterpret_cast<ev_timer*>(f->timer_); }
 
@@ -100,10 +102,19 @@ Hub::~Hub() {
   // Exiting from inside a fiber (exit() called there): the CPU is on a pooled stack, and live
   // fibers may hold watchers. Leave it all to the process's end.
   if (current_ != &main_ || alive_ > 0) {
+    // Fibers that never finished stay allocated (their stacks may hold anything); keep them
+    // reachable so leak checkers report real leaks only.
+    static std::vector<FiberBase*>* abandoned = new std::vector<FiberBase*>;
+    for (FiberBase* f = live_head_; f; f = f->all_next_) abandoned->push_back(f);
     tls_hub_ = nullptr;
-    (void)tls_hub_owner.release();
     return;
   }
+  if (main_.extras_) {
+    for (auto& [p, destroy] : main_.extras_->fls)
+      if (p) destroy(p);
+    main_.extras_->fls.clear();
+  }
+  if (io_) io_hub_destroy(this);  // stops the fd watchers before the loop goes
   ev_ref(loop_);
   ev_async_stop(loop_, reinterpret_cast<ev_async*>(async_));
   if (hub_fiber_.stack_.kind != StackKind::none) stacks_.release(hub_fiber_.stack_);
@@ -148,6 +159,34 @@ void Hub::make_ready(FiberBase* f) noexcept {
   ready_.push_back(f);
 }
 
+void Hub::make_ready_next(FiberBase* f) noexcept {
+  f->state_ = FiberState::ready;
+  if (next_streak_ < kMaxRunNext) {
+    f->queued_next_ = true;
+    ready_.push_front(f);
+  } else {
+    ready_.push_back(f);
+  }
+}
+
+void Hub::run_next(FiberBase* f) noexcept {
+  assert(f->state_ == FiberState::ready);
+  if (f->queued_next_ || next_streak_ >= kMaxRunNext) return;
+  ready_.remove(f);
+  make_ready_next(f);
+}
+
+FiberBase* Hub::pop_ready() noexcept {
+  FiberBase* f = ready_.pop_front();
+  if (f->queued_next_) {
+    f->queued_next_ = false;
+    ++next_streak_;
+  } else {
+    next_streak_ = 0;
+  }
+  return f;
+}
+
 bool Hub::poll_due() noexcept {
   if (++since_poll_ < kPollEverySwitches) return false;
   since_poll_ = 0;
@@ -157,7 +196,7 @@ bool Hub::poll_due() noexcept {
 void Hub::switch_away(FiberBase* self) noexcept {
   FiberBase* next;
   if (!ready_.empty() && !poll_due()) {
-    next = ready_.pop_front();
+    next = pop_ready();
     if (next == self) {
       self->state_ = FiberState::running;
       return;
@@ -249,6 +288,16 @@ void Hub::finish(FiberBase* f) noexcept {
   }
   f->state_ = FiberState::done;
   f->wait_reason_ = nullptr;
+  // The first joiner runs next (the finishing fiber hands it the CPU); the others queue.
+  if (Waiter* w = f->joiners_.front()) {
+    f->joiners_.unlink(*w);
+    FiberBase* j = w->fiber;
+    if (j->state_ == FiberState::parked) {
+      j->waiting_on_ = nullptr;
+      j->wake_ = WakeReason::woken;
+      make_ready_next(j);
+    }
+  }
   f->joiners_.notify_all();
   if (f->extras_) {
     for (auto& cb : f->extras_->on_done) {
@@ -278,7 +327,7 @@ void Hub::run_current() noexcept {
     f->error_ = std::current_exception();
   }
   finish(f);
-  FiberBase* next = (!ready_.empty() && !poll_due()) ? ready_.pop_front() : &hub_fiber_;
+  FiberBase* next = (!ready_.empty() && !poll_due()) ? pop_ready() : &hub_fiber_;
   next->state_ = FiberState::running;
   current_ = next;
   ++switches_;
@@ -311,7 +360,7 @@ void Hub::hub_loop() noexcept {
       if (idle && active == 0 && main_.state_ == FiberState::parked) unpark(&main_, WakeReason::loop_exit);
       if (ready_.empty()) continue;
     }
-    FiberBase* next = ready_.pop_front();
+    FiberBase* next = pop_ready();
     next->state_ = FiberState::running;
     current_ = next;
     ++switches_;

@@ -25,6 +25,9 @@ struct ev_loop;
 
 namespace greenev::detail {
 
+struct IoHub;  // runtime/hub_io.cpp: this hub's fd watchers
+void io_hub_destroy(Hub* h) noexcept;
+
 // Rarely used per-fiber data, allocated on first use to keep the control block small.
 struct FiberExtras {
   std::string name;
@@ -50,6 +53,12 @@ class ReadyQueue {
     f->rq_prev_ = tail_;
     (tail_ ? tail_->rq_next_ : head_) = f;
     tail_ = f;
+  }
+  void push_front(FiberBase* f) noexcept {
+    f->rq_prev_ = nullptr;
+    f->rq_next_ = head_;
+    (head_ ? head_->rq_prev_ : tail_) = f;
+    head_ = f;
   }
   FiberBase* pop_front() noexcept {
     FiberBase* f = head_;
@@ -83,10 +92,17 @@ class Hub {
   struct ev_loop* loop() const noexcept { return loop_; }
   const std::shared_ptr<Inbox>& inbox() const noexcept { return inbox_; }
   void* async_storage() noexcept { return async_; }
+  // This hub's fd watchers (runtime/hub_io.cpp), created by the first fd wait.
+  IoHub*& io() noexcept { return io_; }
 
   // Scheduling (see fiber_base.hpp for the state machine).
   void schedule_new(FiberBase* f) noexcept;
-  void make_ready(FiberBase* f) noexcept;      // parked -> ready
+  void make_ready(FiberBase* f) noexcept;      // parked -> ready, at the back of the queue
+  // parked or unstarted -> ready at the *front*: the hand-off of a finishing fiber to its joiner,
+  // and of a joiner to the unstarted fiber it waits for (work-first, like Go's runnext). Bounded
+  // by kMaxRunNext consecutive front dispatches so the rest of the queue cannot starve.
+  void make_ready_next(FiberBase* f) noexcept;
+  void run_next(FiberBase* f) noexcept;        // an unstarted ready fiber moves to the front
   WakeReason park(const char* reason, Deadline deadline) noexcept;
   void yield();
   void kill(FiberBase* f) noexcept;
@@ -113,6 +129,7 @@ class Hub {
   [[noreturn]] void hub_loop() noexcept;
   void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
   bool poll_due() noexcept;
+  FiberBase* pop_ready() noexcept;             // the next fiber to run; tracks the run-next streak
   void finish(FiberBase* f) noexcept;          // done: wake joiners, callbacks, FLS
   void link_live(FiberBase* f) noexcept;
   void unlink_live(FiberBase* f) noexcept;
@@ -120,7 +137,7 @@ class Hub {
   static void on_timer(struct ev_loop*, void* w, int) noexcept;
   static void on_async(struct ev_loop*, void* w, int) noexcept;
 
-  static thread_local Hub* tls_hub_;
+  static constinit thread_local Hub* tls_hub_;
 
   struct MainFiber final : FiberBase {
     void run() override {}
@@ -145,7 +162,9 @@ class Hub {
   std::uint64_t switches_ = 0;
   std::uint64_t iterations_ = 0;
   std::uint32_t since_poll_ = 0;
+  std::uint32_t next_streak_ = 0;  // consecutive dispatches of front-queued fibers
   Deadline last_poll_ = 0;
+  IoHub* io_ = nullptr;
 };
 
 }  // namespace greenev::detail

@@ -99,7 +99,6 @@ StackRef slab_acquire(std::size_t size) {
   }
   StackRef s = sf.free.back();
   sf.free.pop_back();
-  *static_cast<std::uint64_t*>(s.limit) = kStackCanary;
   return s;
 }
 
@@ -200,7 +199,6 @@ StackRef StackPool::acquire(std::size_t requested) {
   if (!b.warm.empty()) {
     s = b.warm.back();
     b.warm.pop_back();
-    if (s.kind == StackKind::slab) *static_cast<std::uint64_t*>(s.limit) = kStackCanary;
   } else {
     s = guarded_acquire(size);
   }

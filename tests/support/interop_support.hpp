@@ -1,7 +1,7 @@
 // tests/support/interop_support.hpp — what the interop proof tests (tests/interop_*_test.cpp) share:
 // starting and always stopping third-party servers (redis-server, a slow HTTP server, a throwaway
 // PostgreSQL cluster), free loopback ports, running a shell command with its output and exit status,
-// and the switch-count baseline that turns "the hub switched" into "the library's calls yielded".
+// and counting the hub switches that happen during one library call (proof that it yielded).
 //
 // Child processes and libev: the main thread's hub owns libev's default loop, whose SIGCHLD watcher
 // reaps *any* child (waitpid(-1)) whenever the loop runs, i.e. whenever the main fiber parks once
@@ -310,17 +310,15 @@ void join_all(std::vector<greenev::Fiber<T>>& fibers) {
   if (first) std::rethrow_exception(first);
 }
 
-// Hub switches that spawning and joining n fibers doing nothing costs (with the same spawn-all then
-// join-in-order pattern the tests use). A test whose n fibers each block in a library call must
-// switch at least this plus n times: every call that yields parks its fiber once more. Without the
-// patches the calls block the whole thread instead, no fiber ever parks, and the count stays at
-// the baseline — that is what the switch assertions tell apart.
-inline std::uint64_t baseline_switches(int n) {
-  auto before = greenev::hub_stats().switches;
-  std::vector<greenev::Fiber<void>> fibers;
-  fibers.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) fibers.push_back(greenev::spawn([] {}));
-  for (auto& f : fibers) f.join();
+// Hub switches that happened while `fn` ran in the current fiber — gevent's switch_expected. A
+// library call that blocked the whole thread lets nothing else run: 0. A call that parked its fiber
+// switched away and back: >= 2 (the counter is the hub's, so other fibers' switches meanwhile count
+// too, which only makes it larger). Comparing whole-run totals against a baseline does not work:
+// how joins interleave changes the total by more than the calls do.
+template <class F>
+std::uint64_t switches_during(F&& fn) {
+  const auto before = greenev::hub_stats().switches;
+  std::forward<F>(fn)();
   return greenev::hub_stats().switches - before;
 }
 

@@ -46,7 +46,13 @@ inline ChildResult run_child(const std::string& name, std::vector<std::string> a
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=') + 1); };
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    bool overridden = false;
+    for (auto& x : env_extra) overridden |= key_of(x) == key_of(kv);
+    if (!overridden) env_store.push_back(kv);
+  }
   for (auto& e : env_extra) env_store.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());

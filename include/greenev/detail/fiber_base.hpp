@@ -127,6 +127,7 @@ class GREENEV_API FiberBase {
   bool error_observed_ = false;    // someone retrieved error_ (else it is reported at destruction)
   bool detached_ = false;
   bool in_timer_ = false;          // timer_ is started
+  bool queued_next_ = false;       // sits at the front of the ready queue (run-next hand-off)
   const char* wait_reason_ = nullptr;
   std::uint64_t id_ = 0;
   Waiter* waiting_on_ = nullptr;   // the waiter linked while parked, if any

@@ -1,0 +1,76 @@
+// greenev/mutex.hpp — mutexes owned by fibers (gevent.lock.RLock; std::mutex's shape).
+//
+// Ownership is per fiber. unlock() hands ownership straight to the first waiter (FIFO), so the
+// lock cannot be barged and a waiter woken then killed before it runs owns the lock (its guard
+// releases it as FiberExit unwinds). Errors, as std::mutex reports them when it checks:
+//   unlock() by a fiber that does not own it     std::system_error(operation_not_permitted)
+//   Mutex::lock() by the fiber that holds it      std::system_error(resource_deadlock_would_occur)
+// Both satisfy Lockable/TimedLockable: std::lock_guard, std::unique_lock, std::scoped_lock work.
+// Confined to one hub thread; they do not block the OS thread (use std::mutex between threads).
+#pragma once
+#include <greenev/detail/sync_common.hpp>
+
+#include <chrono>
+#include <cstddef>
+
+namespace greenev {
+
+class GREENEV_API Mutex {
+ public:
+  Mutex() noexcept = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void lock();                 // waits ("lock")
+  bool try_lock() noexcept;
+  template <class Rep, class Per>
+  bool try_lock_for(std::chrono::duration<Rep, Per> d) {
+    return try_lock() || lock_until_ns(detail::deadline_after(d));
+  }
+  template <class Clock, class Dur>
+  bool try_lock_until(std::chrono::time_point<Clock, Dur> tp) {
+    return try_lock() || lock_until_ns(detail::deadline_at(tp));
+  }
+  void unlock();
+
+  bool locked() const noexcept { return owner_ != nullptr; }
+  // True when the calling fiber holds it.
+  bool owned_by_current() const noexcept;
+  std::size_t waiting() const noexcept { return waiters_.size(); }
+
+ private:
+  bool lock_until_ns(detail::Deadline d);
+  detail::FiberBase* owner_ = nullptr;
+  detail::WaitList waiters_;
+};
+
+// The owner may lock it again; it is released after as many unlock()s.
+class GREENEV_API RecursiveMutex {
+ public:
+  RecursiveMutex() noexcept = default;
+  RecursiveMutex(const RecursiveMutex&) = delete;
+  RecursiveMutex& operator=(const RecursiveMutex&) = delete;
+
+  void lock();
+  bool try_lock() noexcept;
+  template <class Rep, class Per>
+  bool try_lock_for(std::chrono::duration<Rep, Per> d) {
+    return try_lock() || lock_until_ns(detail::deadline_after(d));
+  }
+  template <class Clock, class Dur>
+  bool try_lock_until(std::chrono::time_point<Clock, Dur> tp) {
+    return try_lock() || lock_until_ns(detail::deadline_at(tp));
+  }
+  void unlock();
+
+  bool locked() const noexcept { return owner_ != nullptr; }
+  std::size_t depth() const noexcept { return depth_; }
+
+ private:
+  bool lock_until_ns(detail::Deadline d);
+  detail::FiberBase* owner_ = nullptr;
+  std::size_t depth_ = 0;
+  detail::WaitList waiters_;
+};
+
+}  // namespace greenev

@@ -1,0 +1,31 @@
+// greenev/patches.hpp — switching the patched libc calls on and off.
+//
+// Linking greenev (shared or static) interposes the blocking libc calls (read, write, connect,
+// poll, sleep, ... see patches/). Inside a fiber they yield instead of blocking; anywhere else
+// (a thread without a hub, the hub's own loop callbacks) they are the real calls. Patching is on by
+// default; GREENEV_PATCHES=0 in the environment turns it off for the whole process at start-up,
+// set_enabled() at run time (process-wide), and a Disable guard for the calls made by the current
+// thread while it lives (meant for one call site: the guard should not span a greenev suspension
+// point, since other fibers of the thread would run with patching off meanwhile).
+//
+// Patched calls never throw. A kill() reaching a fiber inside one makes it return -1/ECANCELED, an
+// expired Timeout scope -1/ETIMEDOUT (clock_nanosleep returns those numbers); the FiberExit or
+// TimeoutError is then raised at the fiber's next greenev suspension point. ECANCELED rather than
+// EINTR: C libraries retry EINTR in a loop, and a pending kill would make that loop spin.
+#pragma once
+#include <greenev/detail/config.hpp>
+
+namespace greenev::patches {
+
+GREENEV_API bool enabled() noexcept;
+GREENEV_API void set_enabled(bool on) noexcept;
+
+class GREENEV_API Disable {
+ public:
+  Disable() noexcept;
+  ~Disable();
+  Disable(const Disable&) = delete;
+  Disable& operator=(const Disable&) = delete;
+};
+
+}  // namespace greenev::patches

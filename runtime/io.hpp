@@ -1,0 +1,245 @@
+// runtime/io.hpp — the cooperative I/O layer shared by runtime/hub_io.cpp and patches/*.cpp.
+//
+// Three pieces:
+//  * real(): the libc functions the patches replace, resolved once with dlsym(RTLD_NEXT) by a load
+//    time constructor (or by the first patched call, if one comes first). Until then read, write,
+//    close, poll and nanosleep fall back to raw syscalls, so a patch never calls a null pointer.
+//  * The process-wide fd table (FdInfo): what greenev knows of each descriptor, indexed by fd,
+//    grown on demand in chunks of 1024 (no fixed maximum; chunks are never freed or moved, so a
+//    lookup is two loads and never takes a lock). Fields are relaxed atomics: several threads may
+//    use one fd, the owner of an fd is whoever calls on it.
+//  * io_call(): the one retry helper every patch uses: try the call; retry on EINTR; on EAGAIN
+//    (unless the user asked for non-blocking) park until the fd is ready or the deadline; retry.
+//    Never waits before trying.
+//
+// FdInfo.kind, per descriptor (the state machine; `gen` is bumped on every transition to unknown):
+//   unknown  never seen, or closed/re-created since.         -> socket | pipe | shared | other
+//            (io_prepare: one fstat + F_GETFL, O_NONBLOCK set underneath for socket and pipe)
+//   socket   cooperative; the real fd is O_NONBLOCK (forced=1 unless the user had set it).
+//   pipe     cooperative, as socket (FIFOs too).
+//   shared   a socket/pipe at fd 0-2: shared with stdio and other processes, so its flags are left
+//            alone; the patches wait for readiness and then make the real (blocking) call.
+//   other    regular files, ttys, eventfd, epoll...: the real call (files: thread pool, later).
+//   close/dup2 over it/socket()/accept()/pipe() returning it           -> unknown
+#pragma once
+#include "hub.hpp"
+
+#include <greenev/io.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <csignal>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <ctime>
+
+namespace greenev::detail {
+
+// ---- the real functions --------------------------------------------------------------------------
+#define GREENEV_REAL_FNS(X)                                                                            \
+  X(read) X(write) X(readv) X(writev) X(close) X(poll) X(ppoll) X(nanosleep) X(clock_nanosleep)      \
+  X(socket) X(socketpair) X(connect) X(accept) X(accept4) X(recv) X(recvfrom) X(recvmsg) X(recvmmsg) \
+  X(send) X(sendto) X(sendmsg) X(sendmmsg) X(shutdown) X(dup) X(dup2) X(dup3) X(pipe) X(pipe2)        \
+  X(fcntl) X(fcntl64) X(ioctl) X(setsockopt) X(select) X(pselect) X(epoll_wait) X(epoll_pwait)       \
+  X(sleep) X(usleep)
+
+struct RealFns {
+#define GREENEV_X(n) decltype(&::n) n = nullptr;
+  GREENEV_REAL_FNS(GREENEV_X)
+#undef GREENEV_X
+};
+extern RealFns g_real;
+extern bool g_real_ready;
+void init_real() noexcept;
+inline const RealFns& real() noexcept {
+  if (__builtin_expect(!g_real_ready, 0)) init_real();
+  return g_real;
+}
+
+// ---- switches --------------------------------------------------------------------------------------
+extern std::atomic<bool> g_patches_on;
+extern constinit thread_local int t_patches_off;
+
+// The hub to cooperate with, or null when the call must go to libc unchanged: no hub on this
+// thread (never creates one), the hub fiber itself (loop callbacks), or patching off.
+inline Hub* coop_hub() noexcept {
+  Hub* h = Hub::current_or_null();
+  if (__builtin_expect(h == nullptr, 0)) return nullptr;
+  if (h->in_hub_fiber() || t_patches_off != 0 || !g_patches_on.load(std::memory_order_relaxed))
+    return nullptr;
+  return h;
+}
+
+// ---- the fd table ----------------------------------------------------------------------------------
+enum class FdKind : std::uint8_t { unknown, socket, pipe, shared, other };
+
+struct FdInfo {
+  std::atomic<FdKind> kind{FdKind::unknown};
+  std::atomic<bool> user_nonblock{false};  // the user's view of O_NONBLOCK
+  std::atomic<bool> forced{false};         // greenev set O_NONBLOCK on the real fd
+  std::atomic<std::uint32_t> gen{0};       // bumped whenever the entry is reset
+  std::atomic<std::int64_t> rcvtimeo{0};   // SO_RCVTIMEO in ns, 0 = none
+  std::atomic<std::int64_t> sndtimeo{0};   // SO_SNDTIMEO in ns
+};
+
+// The entry for fd (allocated on demand); null for fd < 0 or if memory runs out.
+FdInfo* fd_info(int fd) noexcept;
+// The entry if its chunk exists, else null (for calls that only need to reset state).
+FdInfo* fd_info_if(int fd) noexcept;
+// Resolves an unknown kind: fstat, F_GETFL, sets O_NONBLOCK underneath for sockets and pipes.
+FdKind io_prepare(int fd, FdInfo* fi) noexcept;
+// A descriptor number was (re)created by socket/accept/pipe/open...: forget what we knew.
+void fd_reset(int fd) noexcept;
+// newfd now shares oldfd's open file description (dup family).
+void fd_copy(int newfd, int oldfd) noexcept;
+// Before the real close(fd) (or dup2 over it): wakes this hub's waiters on fd with EBADF, stops
+// its watcher, resets the table entry. Safe from any thread and context.
+void io_before_close(int fd) noexcept;
+
+inline FdKind fd_kind(int fd, FdInfo*& fi) noexcept {
+  fi = fd_info(fd);
+  if (!fi) return FdKind::other;
+  FdKind k = fi->kind.load(std::memory_order_acquire);
+  return k != FdKind::unknown ? k : io_prepare(fd, fi);
+}
+
+// ---- waiting ---------------------------------------------------------------------------------------
+// Parks the current fiber on fd until ready/deadline. Returns 0 when it should retry, else the
+// errno the patched call returns: EAGAIN (own deadline: SO_RCVTIMEO/SO_SNDTIMEO), ETIMEDOUT
+// (Timeout scope), ECANCELED (kill), EBADF (closed meanwhile), EDEADLK (nothing can wake it).
+GREENEV_API int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason) noexcept;
+// poll() underneath: waits until any of fds is ready for its events, or the deadline.
+int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) noexcept;
+// Parks without an fd (sleep family, poll with nfds = 0). Same return convention; 0 = deadline.
+int io_sleep(Hub& h, Deadline deadline, const char* reason) noexcept;
+
+// patches/poll.cpp, shared by poll/ppoll/select/pselect and the fortified variants: the real
+// non-blocking poll (ppoll with `mask` when given) first, then park on the fds until the deadline.
+int coop_poll(Hub& h, struct pollfd* fds, nfds_t n, Deadline deadline, const sigset_t* mask);
+// A relative timespec as a deadline (null: forever).
+Deadline deadline_from_ts(const struct timespec* ts) noexcept;
+
+inline Deadline deadline_in(std::int64_t ns) noexcept {
+  if (ns <= 0) return kForever;
+  Deadline now = now_ns();
+  return ns > kForever - now ? kForever : now + ns;
+}
+
+// The fd is cooperative and blocking from the user's view: the real fd is O_NONBLOCK only because
+// greenev made it so. Used by patches that need to know before calling (connect, the write loops).
+inline bool io_blocking_view(FdKind k, const FdInfo* fi) noexcept {
+  return (k == FdKind::socket || k == FdKind::pipe) && !fi->user_nonblock.load(std::memory_order_relaxed);
+}
+
+// ---- the retry helper ------------------------------------------------------------------------------
+// State of one patched call across its retries (write loops call io_call once per chunk).
+struct IoCtx {
+  Deadline deadline = kForever;  // SO_RCVTIMEO / SO_SNDTIMEO, fixed at the first EAGAIN
+  bool deadline_set = false;
+};
+
+// op() is the real, non-blocking call; returns >= 0 or -1 with errno. events: kIoRead/kIoWrite.
+// dontwait: this call must not wait (MSG_DONTWAIT). errno is restored on success, so a value the
+// caller set survives the other fibers that ran meanwhile.
+template <class Op>
+auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, IoCtx& ctx, Op&& op)
+    -> decltype(op()) {
+  const int saved_errno = errno;
+  FdInfo* fi;
+  const FdKind kind = fd_kind(fd, fi);
+  if (kind == FdKind::other) return op();
+  if (kind == FdKind::shared && !dontwait) {
+    // Flags untouched (see above): wait for readiness first, then the real (blocking) call.
+    if (int why = io_wait(h, fd, events, kForever, reason)) {
+      errno = why;
+      return -1;
+    }
+    return op();
+  }
+  const bool nonblock = dontwait || fi->user_nonblock.load(std::memory_order_relaxed);
+  for (;;) {
+    auto r = op();
+    if (r >= 0) {
+      errno = saved_errno;
+      return r;
+    }
+    const int e = errno;
+    if (e == EINTR) continue;
+    if ((e != EAGAIN && e != EWOULDBLOCK) || nonblock) return r;
+    if (!ctx.deadline_set) {
+      ctx.deadline_set = true;
+      if (kind == FdKind::socket)
+        ctx.deadline = deadline_in((events & kIoWrite ? fi->sndtimeo : fi->rcvtimeo).load(std::memory_order_relaxed));
+    }
+    if (int why = io_wait(h, fd, events, ctx.deadline, reason)) {
+      errno = why;
+      return -1;
+    }
+  }
+}
+
+template <class Op>
+auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, Op&& op) -> decltype(op()) {
+  IoCtx ctx;
+  return io_call(h, fd, events, dontwait, reason, ctx, static_cast<Op&&>(op));
+}
+
+// Blocking-semantics transfers: loops over short writes (and MSG_WAITALL reads) until `total` bytes
+// moved (a blocking write does not return early), unless the fd is non-blocking for the user or
+// dontwait. op(done) transfers from offset `done` and returns the real call's result. After partial
+// progress an error or expiry returns the count so far, as the kernel's blocking call does; a
+// 0 return (EOF) ends the loop.
+template <class Op>
+ssize_t io_xfer_all(Hub& h, int fd, int events, std::size_t total, bool dontwait, const char* reason, Op&& op) {
+  FdInfo* fi;
+  const FdKind kind = fd_kind(fd, fi);
+  const bool loop = !dontwait && io_blocking_view(kind, fi);
+  IoCtx ctx;
+  std::size_t done = 0;
+  for (;;) {
+    const ssize_t r = io_call(h, fd, events, dontwait, reason, ctx, [&] { return op(done); });
+    if (r < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
+    done += static_cast<std::size_t>(r);
+    if (!loop || done >= total || r == 0) return static_cast<ssize_t>(done);
+  }
+}
+
+// A thread without a hub (or patching off) called on an fd greenev made O_NONBLOCK underneath and
+// got EAGAIN although the user's view is blocking: wait with the real poll and retry, as the
+// blocking call would have. Only ever reached on the EAGAIN path, so the fast path is untouched.
+template <class Op>
+auto passthrough_blocking(int fd, int events, Op&& op) -> decltype(op()) {
+  for (;;) {
+    auto r = op();
+    if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+    FdInfo* fi = fd_info_if(fd);
+    if (!fi || !fi->forced.load(std::memory_order_relaxed) || fi->user_nonblock.load(std::memory_order_relaxed))
+      return r;
+    struct pollfd p{fd, static_cast<short>(events & kIoWrite ? POLLOUT : POLLIN), 0};
+    const int saved = errno;
+    if (real().poll(&p, 1, -1) < 0 && errno != EINTR) return r;
+    errno = saved;
+  }
+}
+
+// Sockets: SIGPIPE is suppressed per call with MSG_NOSIGNAL. Pipes: SIGPIPE is blocked around the
+// write and a SIGPIPE it raised is consumed, so EPIPE is returned instead (the application's own
+// SIGPIPE disposition is never changed). Shared fds 0-2 keep the default behaviour.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() noexcept;
+  ~SigpipeBlock();
+  void consume() noexcept;  // the write failed with EPIPE: discard the SIGPIPE it raised
+ private:
+  sigset_t old_;
+};
+
+}  // namespace greenev::detail

@@ -1,0 +1,3 @@
+module greenevbench
+
+go 1.19
