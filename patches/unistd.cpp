@@ -8,8 +8,10 @@
 // Bookkeeping, never yield: close (+ __close: wakes this hub's waiters on the fd with EBADF and stops
 //   its watcher BEFORE the real close), dup, dup2 (+ __dup2), dup3 (the copy shares the description:
 //   it inherits what the table knew), pipe (+ __pipe), pipe2 (new fds start "unknown").
-// Pass through: regular files, ttys and other non-socket fds (regular files move to the thread
-//   pool with issue 5's run_blocking), pread/pwrite (files only; not interposed yet).
+// Thread pool (inside a fiber, fd a regular file or block device): the same calls run whole on the
+//   pool through io_call's FdKind::file branch (see patches/file.cpp, which also has pread/pwrite,
+//   preadv/pwritev, fsync/fdatasync and the switch that keeps file calls in place).
+// Pass through: ttys and other non-pollable, non-file fds.
 #include "patch.hpp"
 
 #include <sys/socket.h>

@@ -129,10 +129,14 @@ FdInfo* fd_info(int fd) noexcept {
 FdKind io_prepare(int fd, FdInfo* fi) noexcept {
   struct stat st;
   if (::fstat(fd, &st) != 0) return FdKind::other;  // EBADF: the call itself reports it
-  FdKind k = S_ISSOCK(st.st_mode) ? FdKind::socket : S_ISFIFO(st.st_mode) ? FdKind::pipe : FdKind::other;
-  if (k != FdKind::other && fd <= 2) {
+  FdKind k = S_ISSOCK(st.st_mode)                           ? FdKind::socket
+             : S_ISFIFO(st.st_mode)                         ? FdKind::pipe
+             : S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)   ? FdKind::file
+                                                            : FdKind::other;
+  const bool pollable = k == FdKind::socket || k == FdKind::pipe;
+  if (pollable && fd <= 2) {
     k = FdKind::shared;
-  } else if (k != FdKind::other) {
+  } else if (pollable) {
     const int fl = real().fcntl(fd, F_GETFL);
     if (fl < 0) return FdKind::other;
     if (fl & O_NONBLOCK) {

@@ -13,13 +13,15 @@
 //    Never waits before trying.
 //
 // FdInfo.kind, per descriptor (the state machine; `gen` is bumped on every transition to unknown):
-//   unknown  never seen, or closed/re-created since.         -> socket | pipe | shared | other
+//   unknown  never seen, or closed/re-created since.         -> socket | pipe | shared | file | other
 //            (io_prepare: one fstat + F_GETFL, O_NONBLOCK set underneath for socket and pipe)
 //   socket   cooperative; the real fd is O_NONBLOCK (forced=1 unless the user had set it).
 //   pipe     cooperative, as socket (FIFOs too).
 //   shared   a socket/pipe at fd 0-2: shared with stdio and other processes, so its flags are left
 //            alone; the patches wait for readiness and then make the real (blocking) call.
-//   other    regular files, ttys, eventfd, epoll...: the real call (files: thread pool, later).
+//   file     a regular file or block device: cannot be polled; inside a fiber the call runs whole on
+//            the thread pool (io_file_run, patches/file.cpp), or in place if that is switched off.
+//   other    ttys, eventfd, epoll, character devices...: the real call, unchanged.
 //   close/dup2 over it/socket()/accept()/pipe() returning it           -> unknown
 #pragma once
 #include "hub.hpp"
@@ -79,7 +81,7 @@ inline Hub* coop_hub() noexcept {
 }
 
 // ---- the fd table ----------------------------------------------------------------------------------
-enum class FdKind : std::uint8_t { unknown, socket, pipe, shared, other };
+enum class FdKind : std::uint8_t { unknown, socket, pipe, shared, other, file };
 
 struct FdInfo {
   std::atomic<FdKind> kind{FdKind::unknown};
@@ -139,6 +141,19 @@ inline bool io_blocking_view(FdKind k, const FdInfo* fi) noexcept {
   return (k == FdKind::socket || k == FdKind::pipe) && !fi->user_nonblock.load(std::memory_order_relaxed);
 }
 
+// ---- regular files (patches/file.cpp) ------------------------------------------------------------
+// Runs call(ctx) — a real call on an FdKind::file descriptor — on the thread pool and waits
+// (Interrupt::deferred: the call may use the caller's buffers, so it always completes; a Timeout or
+// kill is raised at the next suspension point), or in place when file pooling is off. Returns the
+// call's result with its errno; errno is untouched on success.
+ssize_t io_file_run(ssize_t (*call)(void*), void* ctx) noexcept;
+
+template <class Op>
+auto io_file_call(Op& op) -> decltype(op()) {
+  return static_cast<decltype(op())>(
+      io_file_run([](void* p) -> ssize_t { return static_cast<ssize_t>((*static_cast<Op*>(p))()); }, &op));
+}
+
 // ---- the retry helper ------------------------------------------------------------------------------
 // State of one patched call across its retries (write loops call io_call once per chunk).
 struct IoCtx {
@@ -156,6 +171,7 @@ auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, IoCt
   FdInfo* fi;
   const FdKind kind = fd_kind(fd, fi);
   if (kind == FdKind::other) return op();
+  if (kind == FdKind::file) return io_file_call(op);
   if (kind == FdKind::shared && !dontwait) {
     // Flags untouched (see above): wait for readiness first, then the real (blocking) call.
     if (int why = io_wait(h, fd, events, kForever, reason)) {

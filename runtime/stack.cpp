@@ -194,7 +194,13 @@ StackPool::Bucket& StackPool::bucket(std::size_t size) {
 
 StackRef StackPool::acquire(std::size_t requested) {
   const std::size_t size = stack_usable_size(requested);
-  Bucket& b = bucket(size);
+  if (size != default_size_) {
+    (void)bucket(size);  // may reallocate buckets_: look the default up again
+    if (requested == 0) default_size_ = size;
+    for (std::size_t i = 0; i < buckets_.size(); ++i)
+      if (buckets_[i].size == default_size_) default_bucket_ = i;
+  }
+  Bucket& b = size == default_size_ ? buckets_[default_bucket_] : bucket(size);
   StackRef s;
   if (!b.warm.empty()) {
     s = b.warm.back();
@@ -209,7 +215,7 @@ StackRef StackPool::acquire(std::size_t requested) {
 }
 
 void StackPool::release(StackRef s) noexcept {
-  Bucket& b = bucket(s.size);
+  Bucket& b = s.size == default_size_ ? buckets_[default_bucket_] : bucket(s.size);
   if (b.warm.size() < kWarmPerBucket) {
     b.warm.push_back(s);
   } else if (s.kind == StackKind::slab) {

@@ -37,7 +37,9 @@ class StackPool {
     std::vector<StackRef> warm;  // LIFO: back() is the most recently used
   };
   Bucket& bucket(std::size_t size);
-  std::vector<Bucket> buckets_;
+  std::vector<Bucket> buckets_;  // few sizes in practice: a linear scan
+  std::size_t default_size_ = 0;     // cached stack_usable_size(0)
+  std::size_t default_bucket_ = 0;   // its index in buckets_
 };
 
 // Rounds a requested size to whole pages, applying the default for 0.

@@ -11,7 +11,7 @@
 #                 once, implementations interleaved round-robin (order rotated every round).
 #                 The 1M-fiber jobs (idle_rss_1m, skynet) run in the first 3 rounds only
 #                 (BENCH_HEAVY_ROUNDS).
-#   --only REGEX  only groups whose name matches: switch spawn idle skynet sync thread echo
+#   --only REGEX  only groups whose name matches: switch spawn idle skynet sync thread io echo
 #   --no-build    do not run cmake --build / go build first (binaries must already exist).
 #   --no-cmake    do not run cmake --build (still go build); used by the `bench` CMake target.
 #
@@ -205,8 +205,11 @@ add sync go 1 "$E" "$GO/go_sync"
 add thread greenev 0 thread_roundtrip "$GS" only=thread_roundtrip
 add thread eventfd 0 thread_roundtrip "$BIN/peer_eventfd_roundtrip" iters=100000 impl=eventfd
 add thread eventfd_samecpu 1 thread_roundtrip "$BIN/peer_eventfd_roundtrip" iters=100000 impl=eventfd_samecpu
+add thread greenev 0 run_blocking,run_blocking_x8 "$BIN/greenev_bench_threadpool" only=run_blocking,run_blocking_x8
+# I/O fast path: patched read() vs the raw syscall (greenev's own program reports both)
+add io greenev 1 patched_read "$BIN/greenev_bench_io" only=patched_read
 
-GROUPS_ALL=(switch spawn idle skynet sync thread echo)
+GROUPS_ALL=(switch spawn idle skynet sync thread io echo)
 GROUPS_RUN=()
 for g in "${GROUPS_ALL[@]}"; do
   if [ -z "$ONLY" ] || [[ "$g" =~ $ONLY ]]; then GROUPS_RUN+=("$g"); fi
@@ -341,7 +344,8 @@ rotate() {
   for ((i = 0; i < c; i++)); do printf '%s\n' "${a[$(((i + n) % c))]}"; done
 }
 
-ECHO_PORT_BASE=$((20000 + (RANDOM % 400) * 100))
+# Below the ephemeral range (32768+), so no client socket of ours can be sitting on the port.
+ECHO_PORT_BASE=$((20000 + (RANDOM % 120) * 100))
 START=$(date +%s)
 log "== running ${#GROUPS_RUN[@]} group(s) x $ROUNDS round(s), results -> $RESULTS"
 for ((r = 1; r <= ROUNDS; r++)); do

@@ -5,8 +5,9 @@ usage: summarize.py BUILD_DIR/bench-results.txt
 
 Input lines:  round=<r> RESULT <bench>.<impl> <value|FAIL> <unit>    and    NOTE <text>
 Table: bench | impl | median | unit | n | min | max | ratio, where ratio = median / median of the
-reference implementation of that bench: the raw Boost.Context floor for switch_*, the eventfd
-floor for thread_roundtrip, greenev for everything else. Lower is better, except for *_per_s units (throughput) where higher is better.
+reference: greenev, except the floors (FLOOR below): raw Boost.Context for switch_*, the eventfd
+round trip for thread_roundtrip/run_blocking, the raw syscall for patched_read. Lower is better,
+except for *_per_s units (throughput) where higher is better.
 """
 import re
 import statistics
@@ -16,16 +17,23 @@ import sys
 ORDER = [
     "switch_pair", "switch_ring1000", "spawn_join_seq", "spawn_join_batch",
     "idle_rss_100k", "idle_rss_1m", "skynet_ms", "skynet_rss",
-    "event_pingpong", "queue_spsc", "thread_roundtrip",
+    "event_pingpong", "queue_spsc", "thread_roundtrip", "run_blocking", "run_blocking_x8",
+    "patched_read",
 ]
-FLOOR = {"switch_pair": "boost_context", "switch_ring1000": "boost_context",
-         "thread_roundtrip": "eventfd"}
+# bench -> (bench, impl) of its reference when that is not <bench>.greenev: the floors.
+FLOOR = {
+    "switch_pair": ("switch_pair", "boost_context"),
+    "switch_ring1000": ("switch_ring1000", "boost_context"),
+    "thread_roundtrip": ("thread_roundtrip", "eventfd"),
+    "run_blocking": ("thread_roundtrip", "eventfd"),
+    "patched_read": ("patched_read", "raw"),
+}
 # Benches greenev is expected to report (a missing greenev row is shown as "not run").
-GREENEV_EXPECTED = set(ORDER) - {"thread_roundtrip"}
+GREENEV_EXPECTED = set(ORDER) - {"thread_roundtrip", "run_blocking", "run_blocking_x8", "patched_read"}
 
 
 def ref_of(bench):
-    return FLOOR.get(bench, "greenev")
+    return FLOOR.get(bench, (bench, "greenev"))
 
 
 def fmt(v):
@@ -79,11 +87,11 @@ def main(path):
     rows = []
     for b in benches:
         impls = [i for (bb, i) in seen if bb == b]
-        ref = ref_of(b)
+        refb, ref = ref_of(b)
         expected = b in GREENEV_EXPECTED or b.startswith("echo_")
         first = [x for x in ("greenev", ref) if x in impls or (x == "greenev" and expected)]
         rest = [i for i in impls if i not in first]
-        refvals = vals.get((b, ref))
+        refvals = vals.get((refb, ref))
         refmed = statistics.median(refvals) if refvals else None
         unit_b = next((units[(b, i)] for i in impls if (b, i) in units), "")
         for i in dict.fromkeys(first + rest):
@@ -98,10 +106,10 @@ def main(path):
                 continue
             med = statistics.median(v)
             n = str(len(v)) + ("+%dF" % nf if nf else "")
-            if i == ref:
+            if (b, i) == (refb, ref):
                 ratio = "1.00 (ref)"
             elif refmed:
-                ratio = "%.2fx" % (med / refmed)
+                ratio = "%.2fx" % (med / refmed) + ("" if refb == b else " (vs %s.%s)" % (refb, ref))
             else:
                 ratio = "-"
             rows.append((b, i, fmt(med), units[k], n, fmt(min(v)), fmt(max(v)), ratio))
@@ -110,8 +118,10 @@ def main(path):
     w = [max(len(str(r[c])) for r in rows + [head]) for c in range(len(head))]
     out = []
     out.append("greenev benchmark comparison (%d round(s); median of rounds)" % len(rounds))
-    out.append("ratio = median / reference median; reference = the floor for switch_* (boost_context: raw "
-               "fcontext) and thread_roundtrip (eventfd), greenev otherwise.")
+    out.append("ratio = median / reference median; reference = greenev, except the floors: "
+               "switch_* -> boost_context (raw fcontext),")
+    out.append("        thread_roundtrip and run_blocking -> thread_roundtrip.eventfd, "
+               "patched_read -> patched_read.raw.")
     out.append("Lower is better, except *_per_s (throughput): higher is better.")
     out.append("")
     line = "  ".join(str(h).ljust(w[c]) if c not in (2, 5, 6) else str(h).rjust(w[c])

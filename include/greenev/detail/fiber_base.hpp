@@ -96,6 +96,10 @@ class GREENEV_API FiberBase {
   FiberBase& operator=(const FiberBase&) = delete;
   virtual ~FiberBase();
 
+  // Control blocks come from a per-thread free list (runtime/fiber_alloc.cpp): spawn is hot.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
+
   void add_ref() noexcept { ++refs_; }
   void release() noexcept {
     assert(refs_ > 0 && "greenev: fiber reference count underflow");

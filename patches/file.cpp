@@ -1,0 +1,175 @@
+// patches/file.cpp — regular files and block devices: the calls that cannot be polled.
+//
+// Thread pool (inside a fiber, patching on, fd a regular file or block device — FdKind::file, found
+// by the fd table's one fstat): pread (+ pread64, __pread64, __pread_chk, __pread64_chk), pwrite
+// (+ pwrite64, __pwrite64), preadv (+ preadv64), pwritev (+ pwritev64), fsync, fdatasync; and, through
+// io_call's FdKind::file branch, read/readv/write/writev of patches/unistd.cpp. The real call runs
+// whole on a pool thread while the hub runs other fibers; result and errno are the real call's.
+// The wait is Interrupt::deferred: the call reads or writes the caller's buffer, so it always
+// completes (as a disk read in the kernel's D state does); a Timeout or kill() arriving meanwhile is
+// raised at the next suspension point instead of making the call fail. A fork() while the call is
+// in flight makes the child's call return -1/ECANCELED (it completed, or not, in the parent only).
+// Pass through: outside fibers, on other fds (pread on a pipe or socket fails with ESPIPE as the
+// real call does; ttys), and with file pooling switched off.
+//
+// The switch: patches::set_file_threadpool(), or GREENEV_FILE_THREADPOOL=0 at start-up, makes these
+// calls run in place on the hub thread. Default on: greenev's promise is that no blocking call
+// stalls the hub, and a cold cache, a busy disk or a network file system stalls it for
+// milliseconds; the price is one pool round trip (a few microseconds: a queue push, a worker wake-up
+// and an ev_async) on each page-cache hit, which costs more than the read itself. Applications
+// whose files are hot and small (config, templates) switch it off.
+// Rejected: preadv2(RWF_NOWAIT) on the hub first (serves page-cache hits in place) — short reads it
+// may return for a partly cached range break callers that expect a regular-file read to be whole,
+// and several file systems refuse the flag; io_uring — not in the dependency set, and often
+// disabled by seccomp in containers.
+#include "patch.hpp"
+
+#include <greenev/patches.hpp>
+#include <greenev/threadpool.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+
+using namespace greenev::detail;
+
+GREENEV_PATCH_ANCHOR(file);
+
+namespace {
+
+struct FileFns {
+  decltype(&::pread) pread = nullptr;
+  decltype(&::pwrite) pwrite = nullptr;
+  decltype(&::preadv) preadv = nullptr;
+  decltype(&::pwritev) pwritev = nullptr;
+  decltype(&::fsync) fsync = nullptr;
+  decltype(&::fdatasync) fdatasync = nullptr;
+};
+
+std::atomic<bool> g_file_pool{true};
+
+FileFns resolve() noexcept {
+  FileFns f;
+#define GREENEV_RESOLVE(n)                                              \
+  f.n = reinterpret_cast<decltype(f.n)>(dlsym(RTLD_NEXT, #n));          \
+  if (!f.n) {                                                           \
+    std::fputs("greenev: cannot resolve the real " #n " (dlsym RTLD_NEXT)\n", stderr); \
+    std::abort();                                                       \
+  }
+  GREENEV_RESOLVE(pread)
+  GREENEV_RESOLVE(pwrite)
+  GREENEV_RESOLVE(preadv)
+  GREENEV_RESOLVE(pwritev)
+  GREENEV_RESOLVE(fsync)
+  GREENEV_RESOLVE(fdatasync)
+#undef GREENEV_RESOLVE
+  return f;
+}
+
+// Resolved once (a function-local static: a patch reached before the load-time constructor below
+// resolves it itself, thread-safely).
+const FileFns& rf() noexcept {
+  static const FileFns f = resolve();
+  return f;
+}
+
+__attribute__((constructor(102))) void file_load() {
+  (void)rf();
+  if (const char* v = std::getenv("GREENEV_FILE_THREADPOOL"))
+    if (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0)
+      g_file_pool.store(false, std::memory_order_relaxed);
+}
+
+// Inside a fiber with patching on and fd a regular file or block device: the call goes through
+// io_file_run (the pool, unless switched off). Else the real call, in place.
+bool pooled(int fd) noexcept {
+  if (!coop_hub()) return false;
+  FdInfo* fi;
+  return fd_kind(fd, fi) == FdKind::file;
+}
+
+template <class Op>
+ssize_t on_pool(Op op) noexcept {
+  return io_file_call(op);
+}
+
+}  // namespace
+
+namespace greenev::detail {
+
+ssize_t io_file_run(ssize_t (*call)(void*), void* ctx) noexcept {
+  if (!g_file_pool.load(std::memory_order_relaxed)) return call(ctx);
+  const int saved = errno;
+  ssize_t r = -1;
+  int err = 0;
+  const WakeReason w = run_blocking_nothrow(
+      [&r, &err, call, ctx]() noexcept {
+        r = call(ctx);
+        err = errno;  // the worker's errno: carried home below
+      },
+      Interrupt::deferred);
+  if (w != WakeReason::woken) {  // loop_exit: lost to fork() (this is the child), or no memory
+    errno = ECANCELED;
+    return -1;
+  }
+  errno = r < 0 ? err : saved;
+  return r;
+}
+
+}  // namespace greenev::detail
+
+namespace greenev::patches {
+
+bool file_threadpool() noexcept { return g_file_pool.load(std::memory_order_relaxed); }
+void set_file_threadpool(bool on) noexcept { g_file_pool.store(on, std::memory_order_relaxed); }
+
+}  // namespace greenev::patches
+
+GREENEV_PATCH ssize_t pread(int fd, void* buf, size_t n, off_t off) {
+  if (!pooled(fd)) return rf().pread(fd, buf, n, off);
+  return on_pool([&] { return rf().pread(fd, buf, n, off); });
+}
+
+GREENEV_PATCH ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
+  if (!pooled(fd)) return rf().pwrite(fd, buf, n, off);
+  return on_pool([&] { return rf().pwrite(fd, buf, n, off); });
+}
+
+GREENEV_PATCH ssize_t preadv(int fd, const struct iovec* iov, int cnt, off_t off) {
+  if (!pooled(fd)) return rf().preadv(fd, iov, cnt, off);
+  return on_pool([&] { return rf().preadv(fd, iov, cnt, off); });
+}
+
+GREENEV_PATCH ssize_t pwritev(int fd, const struct iovec* iov, int cnt, off_t off) {
+  if (!pooled(fd)) return rf().pwritev(fd, iov, cnt, off);
+  return on_pool([&] { return rf().pwritev(fd, iov, cnt, off); });
+}
+
+GREENEV_PATCH int fsync(int fd) {
+  if (!pooled(fd)) return rf().fsync(fd);
+  return static_cast<int>(on_pool([&] { return static_cast<ssize_t>(rf().fsync(fd)); }));
+}
+
+GREENEV_PATCH int fdatasync(int fd) {
+  if (!pooled(fd)) return rf().fdatasync(fd);
+  return static_cast<int>(on_pool([&] { return static_cast<ssize_t>(rf().fdatasync(fd)); }));
+}
+
+extern "C" [[noreturn]] void __chk_fail(void);
+
+GREENEV_PATCH ssize_t __pread_chk(int fd, void* buf, size_t n, off_t off, size_t buflen) {
+  if (n > buflen) __chk_fail();
+  return pread(fd, buf, n, off);
+}
+
+// off_t is 64 bits on x86-64 (the only target, see DESIGN.md): the 64 names are the same functions,
+// as in glibc.
+static_assert(sizeof(off_t) == sizeof(off64_t), "greenev: the *64 file calls alias the plain ones");
+GREENEV_PATCH_ALIAS(pread64, pread, ssize_t pread64(int, void*, size_t, off64_t));
+GREENEV_PATCH_ALIAS(__pread64, pread, ssize_t __pread64(int, void*, size_t, off64_t));
+GREENEV_PATCH_ALIAS(pwrite64, pwrite, ssize_t pwrite64(int, const void*, size_t, off64_t));
+GREENEV_PATCH_ALIAS(__pwrite64, pwrite, ssize_t __pwrite64(int, const void*, size_t, off64_t));
+GREENEV_PATCH_ALIAS(preadv64, preadv, ssize_t preadv64(int, const struct iovec*, int, off64_t));
+GREENEV_PATCH_ALIAS(pwritev64, pwritev, ssize_t pwritev64(int, const struct iovec*, int, off64_t));
+GREENEV_PATCH_ALIAS(__pread64_chk, __pread_chk, ssize_t __pread64_chk(int, void*, size_t, off64_t, size_t));
