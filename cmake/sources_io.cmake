@@ -11,4 +11,6 @@ list(APPEND GREENEV_SOURCES
   patches/time.cpp
   patches/fcntl.cpp
   patches/fortify.cpp
+  patches/netdb.cpp
+  patches/file.cpp
 )

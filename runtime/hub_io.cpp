@@ -35,7 +35,8 @@
 extern "C" {
 extern const char greenev_patch_anchor_socket, greenev_patch_anchor_unistd, greenev_patch_anchor_poll,
     greenev_patch_anchor_select, greenev_patch_anchor_epoll, greenev_patch_anchor_time,
-    greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify;
+    greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify, greenev_patch_anchor_netdb,
+    greenev_patch_anchor_file;
 }
 
 namespace greenev::detail {
@@ -43,7 +44,8 @@ namespace greenev::detail {
 [[gnu::used]] const char* const g_patch_anchors[] = {
     &greenev_patch_anchor_socket, &greenev_patch_anchor_unistd, &greenev_patch_anchor_poll,
     &greenev_patch_anchor_select, &greenev_patch_anchor_epoll,  &greenev_patch_anchor_time,
-    &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify,
+    &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify, &greenev_patch_anchor_netdb,
+    &greenev_patch_anchor_file,
 };
 
 static_assert(kIoRead == EV_READ && kIoWrite == EV_WRITE, "greenev io events mirror libev's");

@@ -20,6 +20,16 @@ namespace greenev::patches {
 GREENEV_API bool enabled() noexcept;
 GREENEV_API void set_enabled(bool on) noexcept;
 
+// Regular files and block devices cannot be polled, so inside a fiber their calls (read, write,
+// pread, pwrite, readv, writev, preadv, pwritev, fsync, fdatasync) run on the thread pool while the
+// hub runs other fibers (patches/file.cpp). On by default: a cold cache or a slow disk must not
+// stall every fiber of the hub. Each call then pays a pool round trip (microseconds), more than a
+// page-cache hit costs: GREENEV_FILE_THREADPOOL=0 at start-up, or set_file_threadpool(false), makes
+// file calls run in place on the hub thread. Such calls always complete: a Timeout or kill()
+// arriving meanwhile is raised at the next suspension point (the call may be using its buffer).
+GREENEV_API bool file_threadpool() noexcept;
+GREENEV_API void set_file_threadpool(bool on) noexcept;
+
 class GREENEV_API Disable {
  public:
   Disable() noexcept;

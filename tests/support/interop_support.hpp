@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <string>
@@ -76,6 +77,9 @@ struct ShResult {
 
 // Runs `script` with /bin/sh, capturing its output. The exit status travels through the pipe (see
 // the note at the top of the file), so it is exact even when libev reaps the shell.
+//
+// No doctest assertion in here: it is also called while doctest formats a failure message (a
+// REQUIRE_MESSAGE argument), where a nested assertion would deadlock on doctest's reporter lock.
 inline ShResult sh(const std::string& script) {
   static const std::string marker = "__greenev_sh_rc=";
   std::string wrapped = "exec 2>&1 </dev/null; ( " + script + " ); echo; echo " + marker + "$?";
@@ -83,8 +87,12 @@ inline ShResult sh(const std::string& script) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  ShResult r;
   int fds[2];
-  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    r.out = std::string("sh: pipe2: ") + std::strerror(errno);
+    return r;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
@@ -94,9 +102,9 @@ inline ShResult sh(const std::string& script) {
   ::close(fds[1]);
   if (rc != 0) {
     ::close(fds[0]);
-    FAIL("cannot spawn /bin/sh: ", rc);
+    r.out = std::string("sh: cannot spawn /bin/sh: ") + std::strerror(rc);
+    return r;
   }
-  ShResult r;
   char buf[4096];
   for (;;) {
     ssize_t n = ::read(fds[0], buf, sizeof buf);
@@ -174,9 +182,10 @@ struct TempDir {
 };
 
 // A server child process that is always stopped: by stop() or the destructor (SIGTERM, then SIGKILL
-// after 5 s), and by the kernel if the test process dies first (PR_SET_PDEATHSIG). Its stdin is
-// /dev/null and its stdout/stderr go to a log file, never to the test's own output pipe (which
-// would keep ctest waiting for an orphaned server). `pass_fd`, if given, becomes the child's fd 3.
+// after 5 s), and by the kernel if the test process dies first (PR_SET_PDEATHSIG: `death_signal`,
+// SIGKILL unless the child wants to clean up). Its stdin is /dev/null and its stdout/stderr go to a
+// log file, never to the test's own output pipe (which would keep ctest waiting for an orphaned
+// server). `pass_fd`, if given, becomes the child's fd 3.
 class ServerProcess {
  public:
   ServerProcess() = default;
@@ -185,7 +194,8 @@ class ServerProcess {
   ~ServerProcess() { stop(); }
 
   // fork + raw syscalls in the child (no patched libc function runs between fork and exec).
-  void start(const std::vector<std::string>& args, const std::string& log_path, int pass_fd = -1) {
+  void start(const std::vector<std::string>& args, const std::string& log_path, int pass_fd = -1,
+             int death_signal = SIGKILL) {
     REQUIRE(pid_ < 0);
     REQUIRE(!args.empty());
     std::vector<std::string> a = args;
@@ -212,7 +222,7 @@ class ServerProcess {
       ::syscall(SYS_dup3, log_hi, 1, 0);
       ::syscall(SYS_dup3, log_hi, 2, 0);
       if (pass_hi >= 0) ::syscall(SYS_dup3, pass_hi, 3, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::prctl(PR_SET_PDEATHSIG, death_signal);
       if (::syscall(SYS_getppid) != parent) ::_exit(127);
       ::execve(argv[0], argv.data(), environ);
       ::_exit(127);
@@ -236,10 +246,10 @@ class ServerProcess {
     return !exited_;
   }
 
-  void stop() noexcept {
+  void stop(int sig = SIGTERM) noexcept {
     if (pid_ < 0) return;
     if (!exited_) {
-      ::kill(pid_, SIGTERM);
+      ::kill(pid_, sig);
       auto deadline = Clock::now() + std::chrono::seconds(5);
       bool killed = false;
       for (;;) {
