@@ -24,6 +24,8 @@ struct ContextFree {
 };
 using Context = std::unique_ptr<redisContext, ContextFree>;
 
+// Fiber-side helpers (connect, command) throw rather than assert: see test::interop::ensure.
+
 // redis-server on a free loopback port, in a temp dir, persistence off; always stopped.
 struct RedisServer {
   test::interop::TempDir dir{"greenev-redis"};
@@ -52,17 +54,17 @@ struct RedisServer {
 Context connect(int port) {
   timeval tv{5, 0};
   Context c(redisConnectWithTimeout("127.0.0.1", port, tv));
-  REQUIRE(c != nullptr);
-  REQUIRE_MESSAGE(c->err == 0, "redisConnect: ", c->errstr);
+  test::interop::ensure(c != nullptr, "redisConnect: out of memory");
+  test::interop::ensure(c->err == 0, "redisConnect: ", c->errstr);
   // SO_RCVTIMEO/SO_SNDTIMEO: a safety net so a broken patch fails the test instead of hanging it.
   timeval io{10, 0};
-  REQUIRE(redisSetTimeout(c.get(), io) == REDIS_OK);
+  test::interop::ensure(redisSetTimeout(c.get(), io) == REDIS_OK, "redisSetTimeout failed");
   return c;
 }
 
 Reply command(redisContext* c, const char* fmt, auto... args) {
   Reply r(static_cast<redisReply*>(redisCommand(c, fmt, args...)));
-  REQUIRE_MESSAGE(r != nullptr, "redisCommand failed: ", c->errstr);
+  test::interop::ensure(r != nullptr, "redisCommand failed: ", c->errstr);
   return r;
 }
 
@@ -126,7 +128,7 @@ TEST_CASE("hiredis blocking API: 100 fibers, each BLPOP 200 ms on its own connec
       std::string key = "greenev:key:" + std::to_string(i);
       std::string value = "value-" + std::to_string(i);
       Reply r = command(c.get(), "RPUSH %s %s", key.c_str(), value.c_str());
-      CHECK(r->type == REDIS_REPLY_INTEGER);
+      test::interop::ensure(r->type == REDIS_REPLY_INTEGER, "RPUSH: reply type ", r->type);
     }
   }));
   test::interop::join_all(fibers);

@@ -80,10 +80,18 @@ class PgCluster {
     REQUIRE(::chmod(dir_.c_str(), 0700) == 0);
     const std::string data = dir_ + "/data";
 
+    // The watchdog: if this process dies without running the destructor (crash, ctest timeout),
+    // the kernel sends it SIGTERM (PR_SET_PDEATHSIG) and it stops the cluster and removes the dir.
+    // On the normal path the destructor does that itself and SIGKILLs the watchdog first.
+    watchdog_.start({"/bin/sh", "-c",
+                     "trap '" + escape_single(stop_command() + "; rm -rf " + shq(dir_)) +
+                         "; exit 0' TERM; while :; do sleep 1; done"},
+                    "/dev/null", -1, SIGTERM);
+
     auto t0 = Clock::now();
     auto r = run_as_server_user(shq(bindir_ + "/initdb") + " -D " + shq(data) +
                                 " -A trust -U postgres -E UTF8 --locale=C --no-sync");
-    REQUIRE_MESSAGE(r.rc == 0, "initdb failed (", r.rc, "):\n", r.out);
+    if (r.rc != 0) FAIL("initdb failed (", r.rc, "):\n", r.out);
     MESSAGE("initdb: ", test::ms_since(t0), " ms");
 
     // Unix socket in our dir only; small and fast (no fsync); enough connections for the test.
@@ -95,14 +103,17 @@ class PgCluster {
     r = run_as_server_user(shq(bindir_ + "/pg_ctl") + " -D " + shq(data) + " -l " +
                            shq(dir_ + "/server.log") + " -o " + shq(opts) + " -w -t 30 start");
     started_ = true;  // even a failed start may have left a postmaster behind: always stop
-    REQUIRE_MESSAGE(r.rc == 0, "pg_ctl start failed (", r.rc, "):\n", r.out, "\nserver log:\n", log());
+    if (r.rc != 0) {
+      std::string server_log = log();
+      FAIL("pg_ctl start failed (", r.rc, "):\n", r.out, "\nserver log:\n", server_log);
+    }
     MESSAGE("pg_ctl start: ", test::ms_since(t0), " ms");
   }
 
   ~PgCluster() {
+    watchdog_.stop(SIGKILL);
     if (started_) {
-      auto r = run_as_server_user(shq(bindir_ + "/pg_ctl") + " -D " + shq(dir_ + "/data") +
-                                  " -m immediate -w -t 30 stop");
+      auto r = test::interop::sh(stop_command());
       if (r.rc != 0) std::fprintf(stderr, "interop_pq_test: pg_ctl stop failed (%d): %s\n", r.rc, r.out.c_str());
     }
     if (!dir_.empty()) {
@@ -121,13 +132,27 @@ class PgCluster {
   }
 
  private:
-  test::interop::ShResult run_as_server_user(const std::string& cmd) {
-    // cd: the server tools want a current directory they can read.
+  // `cmd` as the server's user, in the cluster's dir (the server tools want a readable cwd).
+  std::string as_server_user(const std::string& cmd) const {
     std::string script = "cd " + shq(dir_) + " && ";
     if (!su_.empty()) script += su_ + " -s /bin/sh postgres -c " + shq(cmd);
     else script += as_user_ + cmd;
-    return test::interop::sh(script);
+    return script;
   }
+  test::interop::ShResult run_as_server_user(const std::string& cmd) {
+    return test::interop::sh(as_server_user(cmd));
+  }
+  std::string stop_command() const {
+    return as_server_user(shq(bindir_ + "/pg_ctl") + " -D " + shq(dir_ + "/data") + " -m immediate -w -t 30 stop");
+  }
+  // For text that goes inside a single-quoted shell word: ' -> '\''.
+  static std::string escape_single(const std::string& s) {
+    std::string r;
+    for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return r;
+  }
+
+  test::interop::ServerProcess watchdog_;
 
   std::string bindir_, dir_, as_user_, su_;
   uid_t uid_ = 0;
@@ -135,6 +160,7 @@ class PgCluster {
   bool started_ = false;
 };
 
+// Connection helpers: they run in fibers, so they throw instead of asserting (test::interop::ensure).
 struct ConnFree {
   void operator()(PGconn* c) const { PQfinish(c); }
 };
@@ -146,8 +172,8 @@ using Result = std::unique_ptr<PGresult, ResultFree>;
 
 Conn connect(const std::string& conninfo) {
   Conn c(PQconnectdb(conninfo.c_str()));
-  REQUIRE(c != nullptr);
-  REQUIRE_MESSAGE(PQstatus(c.get()) == CONNECTION_OK, "PQconnectdb: ", PQerrorMessage(c.get()));
+  test::interop::ensure(c != nullptr, "PQconnectdb: out of memory");
+  test::interop::ensure(PQstatus(c.get()) == CONNECTION_OK, "PQconnectdb: ", PQerrorMessage(c.get()));
   return c;
 }
 
@@ -156,10 +182,9 @@ int sleep_and_echo(PGconn* c, int id) {
   std::string v = std::to_string(id);
   const char* params[1] = {v.c_str()};
   Result r(PQexecParams(c, "SELECT pg_sleep(0.2), $1::int", 1, nullptr, params, nullptr, nullptr, 0));
-  REQUIRE(r != nullptr);
-  REQUIRE_MESSAGE(PQresultStatus(r.get()) == PGRES_TUPLES_OK, PQresultErrorMessage(r.get()));
-  REQUIRE(PQntuples(r.get()) == 1);
-  REQUIRE(PQnfields(r.get()) == 2);
+  test::interop::ensure(r != nullptr, "PQexecParams: ", PQerrorMessage(c));
+  test::interop::ensure(PQresultStatus(r.get()) == PGRES_TUPLES_OK, PQresultErrorMessage(r.get()));
+  test::interop::ensure(PQntuples(r.get()) == 1 && PQnfields(r.get()) == 2, "unexpected result shape");
   return std::atoi(PQgetvalue(r.get(), 0, 1));
 }
 

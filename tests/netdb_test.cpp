@@ -229,7 +229,10 @@ TEST_CASE("the _r variants fill the caller's buffer, pointers included, and repo
   };
   CHECK(in_fiber([&] { return byname_r(4096, true); }) == unpatched([&] { return byname_r(4096, false); }));
   CHECK(in_fiber([&] { return byname_r(8, true); }) == unpatched([&] { return byname_r(8, false); }));  // ERANGE
-  CHECK(in_fiber([&] { return byname_r(4096, true); }).starts_with("0|0|localhost/"));
+  const std::string ok = in_fiber([&] { return byname_r(4096, true); });
+  CAPTURE(ok);
+  CHECK(ok.starts_with("0|"));  // *h_errnop on success is whatever glibc left there (compared above)
+  CHECK(ok.find("|localhost/") != std::string::npos);
 
   auto byname2_r = [](const char* n, int af) {
     char buf[2048];

@@ -19,6 +19,8 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -303,6 +305,22 @@ inline bool wait_accepting(int port, ServerProcess& server, std::chrono::millise
     ::usleep(20000);
   }
   return false;
+}
+
+// For code that runs inside the test's fibers: throw instead of a doctest assertion (join_all
+// rethrows it in main, and doctest reports it). doctest assertions log under a reporter mutex; a
+// fiber parking in a patched write() to a full output pipe while holding it, and another fiber then
+// asserting, would deadlock the thread. Fibers therefore record outcomes; main asserts on them.
+template <class... Args>
+void ensure(bool ok, const Args&... what) {
+  if (ok) return;
+  std::string msg;
+  ((msg += [](const auto& v) {
+     if constexpr (std::is_convertible_v<decltype(v), std::string_view>) return std::string(v);
+     else return std::to_string(v);
+   }(what)),
+   ...);
+  throw std::runtime_error(msg);
 }
 
 // Joins every fiber, then rethrows the first failure: a REQUIRE failing in one fiber must not leave
