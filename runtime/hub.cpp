@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <cxxabi.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace greenev::detail {
@@ -30,7 +29,6 @@ constinit thread_local Hub* Hub::tls_hub_ = nullptr;
 namespace {
 
 std::atomic<std::uint64_t> g_next_id{1};
-std::atomic<bool> g_default_loop_taken{false};
 thread_local std::unique_ptr<Hub> tls_hub_owner;
 
 // Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us passed.
@@ -65,14 +63,9 @@ Hub::Hub() : current_(&main_) {
   hub_fiber_.hub_ = this;
   hub_fiber_.id_ = ~std::uint64_t{0};
 
-  // libev child watchers need the default loop; give it to the process's main thread.
-  const bool main_thread = syscall(SYS_gettid) == getpid();
-  if (main_thread && !g_default_loop_taken.exchange(true)) {
-    loop_ = ev_default_loop(EVFLAG_AUTO);
-  } else {
-    loop_ = ev_loop_new(EVFLAG_AUTO);
-    own_loop_ = true;
-  }
+  // Never libev's default loop: it installs a SIGCHLD handler that reaps *every* child, which
+  // would steal exit statuses from the application's own waitpid()/system().
+  loop_ = ev_loop_new(EVFLAG_AUTO);
   if (!loop_) {
     std::fprintf(stderr, "greenev: cannot create the event loop\n");
     std::abort();
@@ -119,12 +112,7 @@ Hub::~Hub() {
   ev_async_stop(loop_, reinterpret_cast<ev_async*>(async_));
   if (hub_fiber_.stack_.kind != StackKind::none) stacks_.release(hub_fiber_.stack_);
   context_destroy(&hub_fiber_);
-  if (own_loop_) {
-    ev_loop_destroy(loop_);
-  } else {
-    ev_loop_destroy(EV_DEFAULT);
-    g_default_loop_taken = false;
-  }
+  ev_loop_destroy(loop_);
   tls_hub_ = nullptr;
 }
 

@@ -150,7 +150,6 @@ class Hub {
   MainFiber main_;
   HubFiberImpl hub_fiber_;
   struct ev_loop* loop_ = nullptr;
-  bool own_loop_ = false;
   ReadyQueue ready_;
   StackPool stacks_;
   std::shared_ptr<Inbox> inbox_;
