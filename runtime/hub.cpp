@@ -97,8 +97,9 @@ Hub::~Hub() {
   if (current_ != &main_ || alive_ > 0) {
     // Fibers that never finished stay allocated (their stacks may hold anything); keep them
     // reachable so leak checkers report real leaks only.
-    static std::vector<FiberBase*>* abandoned = new std::vector<FiberBase*>;
+    static std::vector<void*>* abandoned = new std::vector<void*>;
     for (FiberBase* f = live_head_; f; f = f->all_next_) abandoned->push_back(f);
+    abandoned->push_back(loop_);  // their watchers still point into it
     tls_hub_ = nullptr;
     return;
   }

@@ -72,14 +72,19 @@ struct SlabFree {
   std::size_t size;
 };
 std::mutex g_slab_mu;
-std::vector<SlabFree*> g_slabs;
+// Slab free lists live for the whole process (never destroyed: fibers may still run during
+// static destruction).
+std::vector<SlabFree*>& slabs() {
+  static auto* v = new std::vector<SlabFree*>;
+  return *v;
+}
 
 SlabFree& slab_for(std::size_t size) {
   std::lock_guard lk(g_slab_mu);
-  for (SlabFree* s : g_slabs)
+  for (SlabFree* s : slabs())
     if (s->size == size) return *s;
-  g_slabs.push_back(new SlabFree{{}, {}, size});  // lives for the process
-  return *g_slabs.back();
+  slabs().push_back(new SlabFree{{}, {}, size});
+  return *slabs().back();
 }
 
 StackRef slab_acquire(std::size_t size) {
