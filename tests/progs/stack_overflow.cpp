@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   const bool slab = argc > 1 && std::strcmp(argv[1], "slab") == 0;
   std::printf("start\n");
   std::fflush(stdout);
-  greenev::SpawnOptions o{"deep-recursion", slab ? 48 * 1024 : 64 * 1024};
+  greenev::SpawnOptions o{"deep-recursion", slab ? std::size_t{48 * 1024} : std::size_t{64 * 1024}};
   auto f = slab ? greenev::spawn(o, slab_overflow) : greenev::spawn(o, recurse, 0);
   f.join();
   std::printf("not reached\n");
