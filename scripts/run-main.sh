@@ -3,7 +3,8 @@
 #
 # Uses the same build/ directory (and defaults) as scripts/test.sh, so a later test run reuses it.
 # Arguments are passed to the example. Environment:
-#   GREENEV_MAIN=path       program to run, relative to the repo root (default build/examples/hello_fibers)
+#   GREENEV_MAIN=path       program to run, relative to the repo root (default: build/examples/hello_fibers,
+#                           then the echo_server self-test: unmodified POSIX socket code on fibers)
 #   GREENEV_SKIP_SETUP=1    don't run scripts/setup.sh
 #   GREENEV_CMAKE_ARGS="…"  extra arguments for the configure step
 set -euo pipefail
@@ -19,10 +20,16 @@ read -r -a EXTRA_CMAKE_ARGS <<<"${GREENEV_CMAKE_ARGS:-}"
 cmake -S "$ROOT" -B build "${EXTRA_CMAKE_ARGS[@]}"
 cmake --build build --parallel "$(nproc 2>/dev/null || echo 2)"
 
-MAIN=${GREENEV_MAIN:-build/examples/hello_fibers}
-if [[ ! -x "$MAIN" ]]; then
-  echo "run-main: $MAIN was not built" >&2
-  exit 1
+if [[ -n "${GREENEV_MAIN:-}" ]]; then
+  MAINS=("$GREENEV_MAIN")
+else
+  MAINS=(build/examples/hello_fibers build/examples/echo_server)
 fi
-echo "=== running $MAIN $*"
-exec "$MAIN" "$@"
+for MAIN in "${MAINS[@]}"; do
+  if [[ ! -x "$MAIN" ]]; then
+    echo "run-main: $MAIN was not built" >&2
+    exit 1
+  fi
+  echo "=== running $MAIN $*"
+  "$MAIN" "$@"
+done
