@@ -17,6 +17,13 @@ TEST_CASE("after fork() the child gets a fresh pool and can use run_blocking at 
 }
 
 TEST_CASE("fork() while other threads use the pool and a job is in flight: no hang, lost job reported") {
+#if defined(__SANITIZE_ADDRESS__)
+  // GCC 12's ASan allocator has no fork handlers (glibc's malloc has): a child forked while the
+  // hammer thread holds an allocator lock can hang in malloc, whatever greenev does. The normal
+  // build runs this case.
+  MESSAGE("skipped under ASan: its allocator is not fork-safe with other threads allocating");
+  return;
+#endif
   auto r = test::run_child("threadpool_fork", {"busy"}, kEnv);
   INFO(r.out);
   CHECK_FALSE(r.signaled);
