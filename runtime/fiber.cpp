@@ -158,7 +158,6 @@ void add_done_callback(FiberBase* f, std::function<void(std::uint64_t)> cb) {
 }
 
 void detach_fiber(FiberBase* f) noexcept {
-  f->detached_ = true;
   f->release();
 }
 

@@ -371,7 +371,6 @@ void Hub::drain_inbox() noexcept {
   }
   for (auto& fn : items) {
     FiberBase* t = make_task(std::move(fn));
-    t->detached_ = true;
     schedule_new(t);
     t->release();  // no handle: the hub's reference keeps it until it finishes
   }

@@ -86,7 +86,6 @@ class Hub {
   ~Hub();
 
   FiberBase* running() const noexcept { return current_; }
-  FiberBase* main_fiber() noexcept { return &main_; }
   bool in_hub_fiber() const noexcept { return current_ == &hub_fiber_; }
   StackPool& stacks() noexcept { return stacks_; }
   struct ev_loop* loop() const noexcept { return loop_; }

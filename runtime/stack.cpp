@@ -190,37 +190,30 @@ std::size_t stack_usable_size(std::size_t requested) noexcept {
   return (n + p - 1) & ~(p - 1);
 }
 
-StackPool::Bucket& StackPool::bucket(std::size_t size) {
-  for (Bucket& b : buckets_)
-    if (b.size == size) return b;
+StackPool::Bucket& StackPool::find_bucket(std::size_t size) {
+  for (last_ = 0; last_ < buckets_.size(); ++last_)
+    if (buckets_[last_].size == size) return buckets_[last_];
   buckets_.push_back({size, {}});
   return buckets_.back();
 }
 
 StackRef StackPool::acquire(std::size_t requested) {
   const std::size_t size = stack_usable_size(requested);
-  if (size != default_size_) {
-    (void)bucket(size);  // may reallocate buckets_: look the default up again
-    if (requested == 0) default_size_ = size;
-    for (std::size_t i = 0; i < buckets_.size(); ++i)
-      if (buckets_[i].size == default_size_) default_bucket_ = i;
-  }
-  Bucket& b = size == default_size_ ? buckets_[default_bucket_] : bucket(size);
-  StackRef s;
+  Bucket& b = bucket(size);
   if (!b.warm.empty()) {
-    s = b.warm.back();
+    StackRef s = b.warm.back();
     b.warm.pop_back();
-  } else {
-    s = guarded_acquire(size);
+    return s;
   }
+  StackRef s = guarded_acquire(size);
 #if defined(GREENEV_VALGRIND)
-  VALGRIND_STACK_REGISTER(s.limit, static_cast<char*>(s.limit) + s.size);
+  VALGRIND_STACK_REGISTER(s.limit, static_cast<char*>(s.limit) + s.size);  // once per stack
 #endif
   return s;
 }
 
 void StackPool::release(StackRef s) noexcept {
-  Bucket& b = s.size == default_size_ ? buckets_[default_bucket_] : bucket(s.size);
+  Bucket& b = bucket(s.size);
   if (b.warm.size() < kWarmPerBucket) {
     b.warm.push_back(s);
   } else if (s.kind == StackKind::slab) {

@@ -36,10 +36,15 @@ class StackPool {
     std::size_t size;
     std::vector<StackRef> warm;  // LIFO: back() is the most recently used
   };
-  Bucket& bucket(std::size_t size);
+  // Almost every call asks for the size asked last (the default): that check is inline.
+  Bucket& bucket(std::size_t size) {
+    if (last_ < buckets_.size() && buckets_[last_].size == size) [[likely]]
+      return buckets_[last_];
+    return find_bucket(size);
+  }
+  Bucket& find_bucket(std::size_t size);
   std::vector<Bucket> buckets_;  // few sizes in practice: a linear scan
-  std::size_t default_size_ = 0;     // cached stack_usable_size(0)
-  std::size_t default_bucket_ = 0;   // its index in buckets_
+  std::size_t last_ = 0;         // index of the bucket found last
 };
 
 // Rounds a requested size to whole pages, applying the default for 0.

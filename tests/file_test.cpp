@@ -134,20 +134,12 @@ TEST_CASE("errno set before a pooled file call survives it when it succeeds") {
 // A ticker sleeping 1 ms at a time counts how often the hub ran it during one 64 MiB write.
 int ticks_during_big_write(int fd) {
   std::vector<char> big(64 << 20, 'x');
-  int ticks = 0;
-  bool done = false;
-  auto ticker = greenev::spawn([&] {
-    while (!done) {
-      greenev::sleep(1ms);
-      ++ticks;
-    }
-  });
+  test::Ticker ticker(1ms);
   greenev::sleep(5ms);
-  const int before = ticks;
+  const int before = ticker.ticks();
   CHECK(::pwrite(fd, big.data(), big.size(), 0) == static_cast<ssize_t>(big.size()));
-  const int during = ticks - before;
-  done = true;
-  ticker.join();
+  const int during = ticker.ticks() - before;
+  ticker.stop();
   return during;
 }
 

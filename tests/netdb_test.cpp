@@ -262,14 +262,7 @@ TEST_CASE("the _r variants fill the caller's buffer, pointers included, and repo
 TEST_CASE("20 slow getaddrinfo calls run concurrently on the pool while a ticker keeps ticking") {
   PoolSize pool(32);
   const long slow = slow_resolver_slow_ms();
-  int ticks = 0;
-  bool done = false;
-  auto ticker = greenev::spawn([&] {
-    while (!done) {
-      greenev::sleep(5ms);
-      ++ticks;
-    }
-  });
+  test::Ticker ticker(5ms);
   const auto s0 = greenev::hub_stats().switches;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<greenev::Fiber<int>> calls;
@@ -288,11 +281,10 @@ TEST_CASE("20 slow getaddrinfo calls run concurrently on the pool while a ticker
     }));
   for (auto& c : calls) CHECK(c.join() == 0);
   const double ms = test::ms_since(t0);
-  done = true;
-  ticker.join();
+  ticker.stop();
   CHECK(ms >= slow - 5);
   CHECK(ms < 20.0 * slow / 4);   // serial would be 20 x 150 ms
-  CHECK(ticks >= slow / 5 / 2);  // the hub kept running the ticker meanwhile
+  CHECK(ticker.ticks() >= slow / 5 / 2);  // the hub kept running the ticker meanwhile
   CHECK(greenev::hub_stats().switches > s0 + 20);
   test::require_hub_clean();
 }
@@ -301,22 +293,15 @@ TEST_CASE("with a one-thread pool busy, getaddrinfo waits for it: the lookup goe
   PoolSize pool(1);
   auto busy = greenev::spawn([] { greenev::run_blocking([] { std::this_thread::sleep_for(200ms); }); });
   greenev::sleep(10ms);  // the pool's only thread is now asleep
-  int ticks = 0;
-  bool done = false;
-  auto ticker = greenev::spawn([&] {
-    while (!done) {
-      greenev::sleep(5ms);
-      ++ticks;
-    }
-  });
+  test::Ticker ticker(5ms);
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(gai("localhost", "80", nullptr).rc == 0);
   const double ms = test::ms_since(t0);
-  done = true;
+  const int ticks = ticker.ticks();
   CHECK(ms >= 150);    // queued behind the 200 ms job
   CHECK(ticks >= 10);  // ... while the hub ran the ticker
   busy.join();
-  ticker.join();
+  ticker.stop();
   test::require_hub_clean();
 }
 

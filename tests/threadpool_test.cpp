@@ -33,21 +33,13 @@ TEST_CASE("run_blocking returns the value, passes arguments, and rethrows the ex
 }
 
 TEST_CASE("other fibers keep running while one waits in run_blocking") {
-  int ticks = 0;
-  bool done = false;
-  auto ticker = greenev::spawn([&] {
-    while (!done) {
-      greenev::sleep(5ms);
-      ++ticks;
-    }
-  });
+  test::Ticker ticker(5ms);
   auto worker = greenev::spawn([] { return greenev::run_blocking([] { block_for(150ms); return 1; }); });
   greenev::sleep(20ms);
   CHECK(std::string(worker.wait_reason() ? worker.wait_reason() : "") == "run_blocking");
   CHECK(worker.join() == 1);
-  done = true;
-  ticker.join();
-  CHECK(ticks >= 10);  // ~25 expected; the hub was never blocked
+  ticker.stop();
+  CHECK(ticker.ticks() >= 10);  // ~25 expected; the hub was never blocked
   test::require_hub_clean();
 }
 
@@ -125,14 +117,7 @@ TEST_CASE("a bounded queue parks submitters cooperatively; concurrency never exc
   CHECK(pool.size() == 2);
   CHECK(pool.queue_capacity() == 3);
   std::atomic<int> running{0}, peak{0};
-  int ticks = 0;
-  bool done = false;
-  auto ticker = greenev::spawn([&] {
-    while (!done) {
-      greenev::sleep(2ms);
-      ++ticks;
-    }
-  });
+  test::Ticker ticker(2ms);
   std::vector<greenev::Fiber<int>> fs;
   for (int i = 0; i < 20; ++i)
     fs.push_back(greenev::spawn([&, i] {
@@ -151,12 +136,11 @@ TEST_CASE("a bounded queue parks submitters cooperatively; concurrency never exc
   CHECK(queued >= 10);  // 2 running + 3 admitted; the rest wait for a slot, parked
   int sum = 0;
   for (auto& f : fs) sum += f.join();
-  done = true;
-  ticker.join();
+  ticker.stop();
   CHECK(sum == 190);
   CHECK(peak.load() == 2);
   CHECK(pool.threads_started() == 2);
-  CHECK(ticks >= 20);  // ~100 ms of waiting; the hub kept running
+  CHECK(ticker.ticks() >= 20);  // ~100 ms of waiting; the hub kept running
   test::require_hub_clean();
 }
 

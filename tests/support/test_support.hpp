@@ -88,6 +88,34 @@ inline ChildResult run_child(const std::string& name, std::vector<std::string> a
   return r;
 }
 
+// A fiber that counts a tick every `period` until stop(): proof that the hub kept running while
+// another fiber was parked in something slow.
+class Ticker {
+ public:
+  explicit Ticker(std::chrono::milliseconds period)
+      : fiber_(greenev::spawn([this, period] {
+          while (!stop_) {
+            greenev::sleep(period);
+            ++ticks_;
+          }
+        })) {}
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+  ~Ticker() {
+    if (!stop_) fiber_.kill();
+  }
+  int ticks() const noexcept { return ticks_; }
+  void stop() {
+    stop_ = true;
+    fiber_.join();
+  }
+
+ private:
+  int ticks_ = 0;
+  bool stop_ = false;
+  greenev::Fiber<void> fiber_;
+};
+
 inline double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -129,7 +129,6 @@ class GREENEV_API FiberBase {
   bool kill_pending_ = false;      // kill() asked; delivered at the next suspension point
   bool killed_ = false;            // finished by a kill
   bool error_observed_ = false;    // someone retrieved error_ (else it is reported at destruction)
-  bool detached_ = false;
   bool in_timer_ = false;          // timer_ is started
   bool queued_next_ = false;       // sits at the front of the ready queue (run-next hand-off)
   const char* wait_reason_ = nullptr;
