@@ -1,8 +1,8 @@
 # Cooperative I/O (issue 4): the fd table and watchers (runtime/) and the interposed libc calls
 # (patches/, one file per libc family). Included by the top-level CMakeLists.txt.
 list(APPEND GREENEV_SOURCES
-  runtime/io.cpp
-  runtime/hub_io.cpp
+  runtime/io/io.cpp
+  runtime/io/hub_io.cpp
   patches/socket.cpp
   patches/unistd.cpp
   patches/poll.cpp

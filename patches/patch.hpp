@@ -1,11 +1,11 @@
 // patches/patch.hpp — what every patches/*.cpp file shares: the export macro and the anchor.
 //
 // The library is built with -fvisibility=hidden; interposed libc symbols must be visible
-// (GREENEV_PATCH). GREENEV_PATCH_ANCHOR(name) defines the symbol runtime/hub_io.cpp references so
+// (GREENEV_PATCH). GREENEV_PATCH_ANCHOR(name) defines the symbol runtime/io/hub_io.cpp references so
 // that a static link keeps the file (see hub_io.cpp). GREENEV_PATCH_ALIAS defines a second exported
 // name (the `__` aliases glibc exports) for a function of the same file.
 #pragma once
-#include "io.hpp"
+#include "io/io.hpp"
 
 #include <vector>
 

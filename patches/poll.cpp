@@ -2,7 +2,7 @@
 //
 // Yield (inside a fiber, patching on): poll, ppoll. The real poll runs first with timeout 0; only if
 // nothing is ready does the fiber register interest on each fd (the per-fd watchers of
-// runtime/hub_io.cpp, shared with read/write) and park until any fires or the deadline passes, then
+// runtime/io/hub_io.cpp, shared with read/write) and park until any fires or the deadline passes, then
 // polls again. timeout 0 never yields; nfds = 0 is a sleep; duplicate fds and fds >= 1024 work.
 // POLLHUP/POLLERR are reported when they come with a requested event (an fd asked only for
 // neither POLLIN nor POLLOUT is checked at each wake-up, not watched).

@@ -11,13 +11,15 @@ PACKAGES=(
   # toolchain
   build-essential g++ cmake pkg-config
   # library dependencies
-  libboost-context-dev libboost-fiber-dev libev-dev libsystemd-dev
+  libboost-context-dev libboost-fiber-dev libev-dev libsystemd-dev libboost-stacktrace-dev
   # tests
   doctest-dev
   # examples
-  libhttp-parser-dev libhiredis-dev libcurl4-openssl-dev libpq-dev
+  libhttp-parser-dev libhiredis-dev libcurl4-openssl-dev libpq-dev libssl-dev libsqlite3-dev
+  libcli11-dev openssl
   # benchmarks and comparison baselines (Go, gevent, redis, postgres, load generators)
-  golang-go python3-gevent redis-server postgresql wrk curl
+  golang-go python3-gevent redis-server postgresql wrk curl nginx-light socat netcat-openbsd
+  strace
   # taskset (util-linux), ps/pgrep (procps)
   util-linux procps
 )

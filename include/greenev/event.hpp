@@ -68,7 +68,7 @@ class GREENEV_API Event {
 
 namespace detail {
 
-// The non-template half of AsyncResult (runtime/sync_event.cpp).
+// The non-template half of AsyncResult (runtime/sync/sync_event.cpp).
 //   state_: empty -> setting (a setter claimed it, writing the value) -> ready. Never back.
 class GREENEV_API ResultCore {
  public:

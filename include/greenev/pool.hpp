@@ -36,7 +36,7 @@ namespace greenev {
 
 namespace detail {
 
-// Members, join waiters and slot accounting (runtime/sync_pool.cpp).
+// Members, join waiters and slot accounting (runtime/sync/sync_pool.cpp).
 struct GREENEV_API GroupState : std::enable_shared_from_this<GroupState> {
   explicit GroupState(std::size_t limit) : limit(limit) {}
   ~GroupState();

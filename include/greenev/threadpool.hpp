@@ -70,7 +70,7 @@ class GREENEV_API BlockingJob {
   }
   bool lost() const noexcept { return lost_; }
 
-  // --- the runtime's (runtime/threadpool.cpp, runtime/hub_threadpool.cpp) ---
+  // --- the runtime's (runtime/threadpool/threadpool.cpp, runtime/threadpool/hub_threadpool.cpp) ---
   std::atomic<std::uint32_t> refs_{1};
   std::atomic<std::uint8_t> state_{queued};
   BlockingJob* next_ = nullptr;        // pool queue / overflow / completion list link
@@ -227,7 +227,7 @@ class GREENEV_API ThreadPool {
   detail::PoolImpl* impl_;
 };
 
-// The process's shared pool, created on first use. Never destroyed: see runtime/threadpool.cpp.
+// The process's shared pool, created on first use. Never destroyed: see runtime/threadpool/threadpool.cpp.
 GREENEV_API ThreadPool& default_thread_pool();
 // Sets the default pool's size: before first use it decides the initial size (overriding the
 // default but not GREENEV_THREADPOOL_SIZE), after it resizes the pool. Throws for 0.

@@ -90,7 +90,7 @@ struct WaitOutcome {
 };
 
 // Waits until `need` of the n items are ready, or the deadline (fewer ready). `ws` is scratch
-// space for n waiters. raise_error: rethrows the first failure seen. (runtime/sync_wait.cpp)
+// space for n waiters. raise_error: rethrows the first failure seen. (runtime/sync/sync_wait.cpp)
 GREENEV_API WaitOutcome wait_some(WaitItem* items, Waiter* ws, std::size_t n, std::size_t need,
                                   Deadline d, bool raise_error, const char* reason);
 

@@ -96,7 +96,7 @@ class GREENEV_API FiberBase {
   FiberBase& operator=(const FiberBase&) = delete;
   virtual ~FiberBase();
 
-  // Control blocks come from a per-thread free list (runtime/fiber_alloc.cpp): spawn is hot.
+  // Control blocks come from a per-thread free list (runtime/core/fiber_alloc.cpp): spawn is hot.
   static void* operator new(std::size_t size);
   static void operator delete(void* p, std::size_t size) noexcept;
 
@@ -144,7 +144,7 @@ class GREENEV_API FiberBase {
   alignas(8) unsigned char timer_[64];  // the park deadline's ev_timer (hub.cpp checks the size)
 };
 
-// --- the parking primitive (runtime/hub.cpp) ---
+// --- the parking primitive (runtime/core/hub.cpp) ---
 
 // The fiber running on this thread; creates the thread's hub (and its main fiber) on first use.
 GREENEV_API FiberBase* current_fiber() noexcept;

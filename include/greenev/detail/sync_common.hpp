@@ -50,7 +50,7 @@ inline bool wait_on(WaitList& list, const char* reason, Deadline deadline, void*
 }
 
 // The hub a cross-thread primitive belongs to, and the way to reach it from another thread.
-// Non-template (runtime/sync_common.cpp) so headers need not see the hub.
+// Non-template (runtime/sync/sync_common.cpp) so headers need not see the hub.
 class GREENEV_API HubAffinity {
  public:
   HubAffinity();  // the calling thread's hub (created if needed)

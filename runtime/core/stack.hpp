@@ -1,4 +1,4 @@
-// runtime/stack.hpp — fiber stacks: mmap'd, guarded, pooled warm, never exhausted.
+// runtime/core/stack.hpp — fiber stacks: mmap'd, guarded, pooled warm, never exhausted.
 //
 // Each hub keeps a LIFO free list per stack size so a finished fiber's stack (its pages already
 // faulted in) is the next one handed out: no mmap, munmap or page faults in steady state.

@@ -1,4 +1,4 @@
-// runtime/context.hpp — the only code that touches Boost.Context.
+// runtime/core/context.hpp — the only code that touches Boost.Context.
 //
 // A switch is one jump_fcontext(): the jumping fiber passes itself as the transfer data and the
 // resumed side stores the jumper's new context (after_switch). A fiber that finished passes itself

@@ -1,4 +1,4 @@
-// runtime/scope.hpp — what the hub needs to know about a fiber's greenev::Timeout scopes.
+// runtime/core/scope.hpp — what the hub needs to know about a fiber's greenev::Timeout scopes.
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
 

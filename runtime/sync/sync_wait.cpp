@@ -1,4 +1,4 @@
-// runtime/sync_wait.cpp — the multi-object wait behind wait_any / wait_all.
+// runtime/sync/sync_wait.cpp — the multi-object wait behind wait_any / wait_all.
 //
 // One Waiter per not-yet-ready object is linked on that object's own WaitList, all naming the
 // calling fiber, which parks with no `waiting_on_` (so a wake-up unlinks only the waiter that

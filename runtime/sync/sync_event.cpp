@@ -1,4 +1,4 @@
-// runtime/sync_event.cpp — Event and the non-template half of AsyncResult.
+// runtime/sync/sync_event.cpp — Event and the non-template half of AsyncResult.
 //
 // Cross-thread set: the setter publishes the flag / result with a release store, then posts a
 // wake-up to the owning hub, which wakes the waiters on its own thread (WaitLists are never

@@ -1,4 +1,4 @@
-// runtime/threadpool_port.hpp — a hub's completion port: how thread-pool results get home.
+// runtime/threadpool/threadpool_port.hpp — a hub's completion port: how thread-pool results get home.
 //
 // One port per hub thread, created by the first run_blocking there. Workers push finished jobs on
 // its lock-free list (a Treiber stack: one CAS) and only the push that finds the list empty sends
@@ -6,7 +6,7 @@
 // unparks each waiter that has not given up. The port is reference counted (the thread, plus one
 // per job in flight) so a worker finishing after the thread exited touches live memory; a closed
 // port (thread gone) has its late arrivals dropped by the worker that pushes them.
-// Implemented in runtime/hub_threadpool.cpp: it is the only threadpool file that includes <ev.h>.
+// Implemented in runtime/threadpool/hub_threadpool.cpp: it is the only threadpool file that includes <ev.h>.
 #pragma once
 #include <greenev/threadpool.hpp>
 

@@ -1,12 +1,12 @@
-// runtime/stack.cpp — stack allocation, pooling, guard pages, slab fallback, overflow reports.
+// runtime/core/stack.cpp — stack allocation, pooling, guard pages, slab fallback, overflow reports.
 //
 // Layout of a guarded stack (addresses grow upwards):  [guard page | usable ... top]
 // Layout of a slab stack:                              [canary word, usable ... top]
 // The SIGSEGV handler runs on a per-thread alternate stack; when the fault address is in the
 // running fiber's guard page it names the fiber and dies by SIGSEGV (core dumps still work).
-#include "stack.hpp"
+#include "core/stack.hpp"
 
-#include "hub.hpp"
+#include "core/hub.hpp"
 
 #include <greenev/hub.hpp>
 

@@ -1,9 +1,9 @@
-// runtime/hub_signal.cpp — SignalHandler: an ev_signal watcher whose callback spawns a fiber.
+// runtime/core/hub_signal.cpp — SignalHandler: an ev_signal watcher whose callback spawns a fiber.
 //
 // libev catches the signal (self-pipe/signalfd) and calls us from the loop, outside signal
 // context; we only spawn, so the user's handler runs as an ordinary fiber. The watcher is unref'd:
 // it does not keep the loop alive by itself (gevent's signal_handler does the same).
-#include "hub.hpp"
+#include "core/hub.hpp"
 
 #include <greenev/fiber.hpp>
 #include <greenev/signal.hpp>

@@ -1,11 +1,11 @@
-// runtime/context.cpp — stack switching on Boost.Context's fcontext, with sanitizer annotations.
+// runtime/core/context.cpp — stack switching on Boost.Context's fcontext, with sanitizer annotations.
 //
 // Debian's Boost.Context is the fcontext (assembly) build, which does not annotate switches for
 // ASan/TSan itself; we do it around every jump. See context.hpp for the transfer protocol.
-#include "context.hpp"
+#include "core/context.hpp"
 
-#include "hub.hpp"
-#include "stack.hpp"
+#include "core/hub.hpp"
+#include "core/stack.hpp"
 
 #include <boost/context/detail/fcontext.hpp>
 

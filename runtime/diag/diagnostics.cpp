@@ -1,5 +1,5 @@
-// runtime/diagnostics.cpp — hub statistics and fiber dumps.
-#include "hub.hpp"
+// runtime/diag/diagnostics.cpp — hub statistics and fiber dumps.
+#include "core/hub.hpp"
 
 #include <greenev/hub.hpp>
 

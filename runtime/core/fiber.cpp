@@ -1,10 +1,10 @@
-// runtime/fiber.cpp — the control block, wait lists, join/kill, and the throwing side of park.
+// runtime/core/fiber.cpp — the control block, wait lists, join/kill, and the throwing side of park.
 //
 // park() never throws (patched libc calls need that); suspend() is park() plus the C++ rules:
 // a kill becomes FiberExit (raised once), an expired Timeout scope becomes TimeoutError, and a
 // wait that can never end becomes LoopExit.
-#include "hub.hpp"
-#include "scope.hpp"
+#include "core/hub.hpp"
+#include "core/scope.hpp"
 
 #include <greenev/fiber.hpp>
 #include <greenev/this_fiber.hpp>

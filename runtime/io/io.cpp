@@ -1,4 +1,4 @@
-// runtime/io.cpp — the real libc functions, the patching switches, and the process-wide fd table.
+// runtime/io/io.cpp — the real libc functions, the patching switches, and the process-wide fd table.
 //
 // real(): resolved once by a load-time constructor with dlsym(RTLD_NEXT) — never per call (a lazy
 // dlsym per call costs a lock and a hash lookup). A patch reached before the constructor (another
@@ -8,7 +8,7 @@
 // publishes the new one, old directories are kept (a reader may still hold one; they are tiny and
 // at most log2(max fd) of them ever exist). Entries for fds 0-1023 are static, so the common fds
 // never allocate, even from a signal handler.
-#include "io.hpp"
+#include "io/io.hpp"
 
 #include <greenev/patches.hpp>
 

@@ -1,4 +1,4 @@
-// runtime/sync_pool.cpp — Group/Pool bookkeeping: members, slot hand-off, join and kill.
+// runtime/sync/sync_pool.cpp — Group/Pool bookkeeping: members, slot hand-off, join and kill.
 //
 // Slots: members.size() + reserved <= limit at all times. A spawner reserves a slot (or waits in
 // `spawners`), spawns, and turns the reservation into a member. A finishing member, or a spawner

@@ -1,4 +1,4 @@
-// runtime/sync_lock.cpp — the slow paths of Semaphore, Mutex and RecursiveMutex.
+// runtime/sync/sync_lock.cpp — the slow paths of Semaphore, Mutex and RecursiveMutex.
 //
 // All three hand over directly: release()/unlock() give the permit or the ownership to the first
 // waiter before unparking it, so "woken" means "you have it" (see detail/sync_common.hpp).

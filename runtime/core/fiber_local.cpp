@@ -1,8 +1,8 @@
-// runtime/fiber_local.cpp — FiberLocal slots: a vector per fiber indexed by a process-wide key.
+// runtime/core/fiber_local.cpp — FiberLocal slots: a vector per fiber indexed by a process-wide key.
 //
 // Keys are never reused, so a stale slot can never be read through a new FiberLocal. Values are
 // destroyed when their fiber finishes (hub.cpp: finish), before joiners wake.
-#include "hub.hpp"
+#include "core/hub.hpp"
 
 #include <greenev/fiber_local.hpp>
 

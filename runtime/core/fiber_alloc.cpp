@@ -1,4 +1,4 @@
-// runtime/fiber_alloc.cpp — allocation of fiber control blocks.
+// runtime/core/fiber_alloc.cpp — allocation of fiber control blocks.
 //
 // spawn + join of a short fiber is dominated by fixed costs, and malloc/free were ~10% of them.
 // Control blocks are recycled through per-thread free lists in 64-byte size classes (up to 1 KiB;

@@ -1,4 +1,4 @@
-// runtime/threadpool.cpp — the worker threads, the bounded queue, and the fiber side of a wait.
+// runtime/threadpool/threadpool.cpp — the worker threads, the bounded queue, and the fiber side of a wait.
 //
 // A pool is a mutex, an admitted FIFO (at most capacity_ jobs), an overflow FIFO of jobs whose
 // fibers park until a slot frees (intrusive: the waiting fibers are the queue), and workers
@@ -17,9 +17,9 @@
 // still submit during static destruction; workers touch only heap objects reachable from the
 // leaked pool and ports closed by their threads' exit, so exit_group() simply ends them.
 // User-made ThreadPools join in their destructor (std::jthread semantics).
-#include "hub.hpp"
-#include "scope.hpp"
-#include "threadpool_port.hpp"
+#include "core/hub.hpp"
+#include "core/scope.hpp"
+#include "threadpool/threadpool_port.hpp"
 
 #include <greenev/errors.hpp>
 #include <greenev/threadpool.hpp>

@@ -1,6 +1,6 @@
-// runtime/sync_common.cpp — what the coordination primitives need from the hub, kept out of the
+// runtime/sync/sync_common.cpp — what the coordination primitives need from the hub, kept out of the
 // headers: which hub owns a cross-thread primitive, and how another thread reaches it.
-#include "hub.hpp"
+#include "core/hub.hpp"
 
 #include <greenev/detail/sync_common.hpp>
 

@@ -1,4 +1,4 @@
-// runtime/hub_threadpool.cpp — the loop side of the thread pool: per-hub completion ports.
+// runtime/threadpool/hub_threadpool.cpp — the loop side of the thread pool: per-hub completion ports.
 //
 // A port is an ev_async plus a lock-free list of finished jobs (threadpool_port.hpp). The async is
 // unref'd like the hub's inbox: a waiting fiber holds a LoopRef instead, so an idle port never
@@ -9,9 +9,9 @@
 //   closed  loop_ null; a post that finds the list empty drains it itself (the waiters are gone).
 // Rejected: HubHandle::post (a std::function and a fiber per completion) and a mutex-guarded
 // vector (a lock per completion on the hot path; here a lock is taken only to send the async).
-#include "threadpool_port.hpp"
+#include "threadpool/threadpool_port.hpp"
 
-#include "hub.hpp"
+#include "core/hub.hpp"
 
 #include <ev.h>
 

@@ -1,9 +1,9 @@
-// runtime/timeout.cpp — Timeout scopes: a per-fiber stack of deadlines consulted by park().
+// runtime/core/timeout.cpp — Timeout scopes: a per-fiber stack of deadlines consulted by park().
 //
 // Scopes cost nothing until the fiber parks: park() takes min(own deadline, earliest unfired
 // scope) and arms one timer for it. A scope fires once; later suspensions inside it are unbounded
 // by it, as with gevent.Timeout.
-#include "scope.hpp"
+#include "core/scope.hpp"
 
 #include <greenev/timeout.hpp>
 

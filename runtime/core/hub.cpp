@@ -1,11 +1,11 @@
-// runtime/hub.cpp — hub creation, the parking primitive, the ready queue and the loop.
+// runtime/core/hub.cpp — hub creation, the parking primitive, the ready queue and the loop.
 //
 // Invariants: exactly one fiber per hub is `running` (current_); a fiber is in ready_ iff its
 // state is `ready`; a parked fiber's timer is active iff in_timer_; the hub fiber never parks.
-#include "hub.hpp"
+#include "core/hub.hpp"
 
-#include "context.hpp"
-#include "scope.hpp"
+#include "core/context.hpp"
+#include "core/scope.hpp"
 
 #include <greenev/errors.hpp>
 #include <greenev/fiber.hpp>

@@ -1,4 +1,4 @@
-// runtime/hub_io.cpp — per-hub fd watchers: the libev side of the cooperative I/O layer.
+// runtime/io/hub_io.cpp — per-hub fd watchers: the libev side of the cooperative I/O layer.
 //
 // One Watch (an ev_io plus two FIFO wait lists) per fd per hub, created by the first wait and
 // kept for the hub's life. The ev_io stays started between operations with `want`, the union of
@@ -18,8 +18,8 @@
 //                                                          drops it from want; close; EV_ERROR)
 // Rejected: a watcher per wait (an epoll_ctl ADD+DEL per blocking call) and EPOLLET on a private
 // epoll fd (a second poller beside libev's, and a second syscall per loop iteration).
-#include "hub.hpp"
-#include "io.hpp"
+#include "core/hub.hpp"
+#include "io/io.hpp"
 
 #include <greenev/errors.hpp>
 

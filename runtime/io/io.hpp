@@ -1,4 +1,4 @@
-// runtime/io.hpp — the cooperative I/O layer shared by runtime/hub_io.cpp and patches/*.cpp.
+// runtime/io/io.hpp — the cooperative I/O layer shared by runtime/io/hub_io.cpp and patches/*.cpp.
 //
 // Three pieces:
 //  * real(): the libc functions the patches replace, resolved once with dlsym(RTLD_NEXT) by a load
@@ -24,7 +24,7 @@
 //   other    ttys, eventfd, epoll, character devices...: the real call, unchanged.
 //   close/dup2 over it/socket()/accept()/pipe() returning it           -> unknown
 #pragma once
-#include "hub.hpp"
+#include "core/hub.hpp"
 
 #include <greenev/io.hpp>
 

@@ -1,4 +1,4 @@
-// runtime/hub.hpp — the per-thread scheduler: ready queue, libev loop, timers, inbox.
+// runtime/core/hub.hpp — the per-thread scheduler: ready queue, libev loop, timers, inbox.
 //
 // The hub runs in its own fiber; the thread's original stack is the main fiber. A fiber that
 // parks switches *directly* to the next ready fiber (one jump), and only goes through the hub fiber
@@ -12,7 +12,7 @@
 #include <greenev/detail/fiber_base.hpp>
 #include <greenev/hub.hpp>
 
-#include "stack.hpp"
+#include "core/stack.hpp"
 
 #include <atomic>
 #include <functional>
@@ -25,7 +25,7 @@ struct ev_loop;
 
 namespace greenev::detail {
 
-struct IoHub;  // runtime/hub_io.cpp: this hub's fd watchers
+struct IoHub;  // runtime/io/hub_io.cpp: this hub's fd watchers
 void io_hub_destroy(Hub* h) noexcept;
 
 // Rarely used per-fiber data, allocated on first use to keep the control block small.
@@ -91,7 +91,7 @@ class Hub {
   struct ev_loop* loop() const noexcept { return loop_; }
   const std::shared_ptr<Inbox>& inbox() const noexcept { return inbox_; }
   void* async_storage() noexcept { return async_; }
-  // This hub's fd watchers (runtime/hub_io.cpp), created by the first fd wait.
+  // This hub's fd watchers (runtime/io/hub_io.cpp), created by the first fd wait.
   IoHub*& io() noexcept { return io_; }
 
   // Scheduling (see fiber_base.hpp for the state machine).
