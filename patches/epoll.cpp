@@ -15,6 +15,7 @@ GREENEV_PATCH_ANCHOR(epoll);
 namespace {
 
 int coop_epoll(Hub& h, int epfd, struct epoll_event* ev, int max, int timeout, const sigset_t* mask) {
+  io_kill_point(h);
   const int saved = errno;
   const Deadline deadline = timeout < 0 ? kForever : deadline_in(static_cast<std::int64_t>(timeout) * 1'000'000);
   for (;;) {
@@ -28,7 +29,7 @@ int coop_epoll(Hub& h, int epfd, struct epoll_event* ev, int max, int timeout, c
       errno = saved;
       return 0;
     }
-    const int why = io_wait(h, epfd, kIoRead, deadline, "epoll_wait");
+    const int why = io_wait(h, epfd, kIoRead, deadline, "epoll_wait", Intr::always);
     if (why == 0 || why == EAGAIN) continue;
     errno = why;
     return -1;

@@ -18,6 +18,7 @@ GREENEV_PATCH_ANCHOR(poll);
 namespace greenev::detail {
 
 int coop_poll(Hub& h, struct pollfd* fds, nfds_t n, Deadline deadline, const sigset_t* mask) {
+  io_kill_point(h);
   const int saved = errno;
   static const struct timespec zero{};
   for (;;) {

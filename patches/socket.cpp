@@ -3,7 +3,7 @@
 // Yield (inside a fiber, patching on): connect (blocking-connect semantics: EINPROGRESS -> wait
 //   writable -> SO_ERROR; a user-non-blocking socket gets EINPROGRESS), accept, accept4, recv,
 //   recvfrom, recvmsg, recvmmsg, send, sendto, sendmsg, sendmmsg (+ __connect, __send, __recv).
-//   Sends add MSG_NOSIGNAL (EPIPE, never SIGPIPE) and loop over short writes for blocking-view
+//   Sends add MSG_NOSIGNAL (EPIPE, never SIGPIPE; not with GREENEV_SIGPIPE=posix) and loop over short writes for blocking-view
 //   stream sockets; MSG_DONTWAIT gets EAGAIN at once; recv/recvfrom with MSG_WAITALL loop too.
 // Bookkeeping only, never yield: socket, socketpair (the new fds start "unknown" in the fd table),
 //   setsockopt (SO_RCVTIMEO/SO_SNDTIMEO recorded: EAGAIN on expiry, as the kernel does).
@@ -72,6 +72,7 @@ GREENEV_PATCH int connect(int fd, const struct sockaddr* addr, socklen_t len) {
   if (k != FdKind::socket) return real().connect(fd, addr, len);
   const int saved = errno;
   const bool nonblock = fi->user_nonblock.load(std::memory_order_relaxed);
+  io_kill_point(*h);
   IoCtx ctx;
   for (;;) {
     if (real().connect(fd, addr, len) == 0) {
@@ -171,7 +172,7 @@ GREENEV_PATCH ssize_t sendto(int fd, const void* buf, size_t n, int flags, const
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kWrite, [&] { return real().sendto(fd, buf, n, flags, addr, alen); });
   return io_xfer_all(*h, fd, kWrite, n, flags & MSG_DONTWAIT, "io_write", [&](size_t done) {
-    return real().sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | MSG_NOSIGNAL, addr, alen);
+    return real().sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | sigpipe_flag(), addr, alen);
   });
 }
 
@@ -179,7 +180,7 @@ GREENEV_PATCH ssize_t send(int fd, const void* buf, size_t n, int flags) {
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kWrite, [&] { return real().send(fd, buf, n, flags); });
   return io_xfer_all(*h, fd, kWrite, n, flags & MSG_DONTWAIT, "io_write", [&](size_t done) {
-    return real().send(fd, static_cast<const char*>(buf) + done, n - done, flags | MSG_NOSIGNAL);
+    return real().send(fd, static_cast<const char*>(buf) + done, n - done, flags | sigpipe_flag());
   });
 }
 
@@ -197,7 +198,7 @@ GREENEV_PATCH ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
                            m.msg_control = nullptr;
                            m.msg_controllen = 0;
                          }
-                         return real().sendmsg(fd, &m, flags | MSG_NOSIGNAL);
+                         return real().sendmsg(fd, &m, flags | sigpipe_flag());
                        });
                      });
 }
@@ -206,7 +207,7 @@ GREENEV_PATCH int sendmmsg(int fd, struct mmsghdr* v, unsigned int n, int flags)
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kWrite, [&] { return real().sendmmsg(fd, v, n, flags); });
   return io_call(*h, fd, kWrite, flags & MSG_DONTWAIT, "io_write",
-                 [&] { return real().sendmmsg(fd, v, n, flags | MSG_NOSIGNAL); });
+                 [&] { return real().sendmmsg(fd, v, n, flags | sigpipe_flag()); });
 }
 
 GREENEV_PATCH int setsockopt(int fd, int level, int name, const void* val, socklen_t len) noexcept {

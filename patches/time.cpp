@@ -17,10 +17,23 @@ GREENEV_PATCH_ANCHOR(time);
 
 namespace {
 
-// Parks until the deadline; 0 when it passed, else the errno (ECANCELED, ETIMEDOUT).
+// A relative sleep of ns as a deadline: 0 (or less) is "now", never "forever".
+Deadline sleep_deadline(std::int64_t ns) noexcept { return ns <= 0 ? now_ns() : deadline_in(ns); }
+
+// Parks until the deadline; 0 when it passed, else the errno (ECANCELED, ETIMEDOUT, EINTR).
+// A deadline already due (sleep(0)) yields once: the other ready fibers run, as gevent's sleep(0).
 int sleep_until(Hub& h, Deadline d) {
+  io_kill_point(h);
   const int saved = errno;
   int why;
+  if (d <= now_ns()) {
+    switch (h.yield_nothrow()) {
+      case WakeReason::killed: io_note_killed(h); why = ECANCELED; break;
+      default: why = 0; break;  // an expired scope: nothing was interrupted, nothing fires
+    }
+    errno = saved;
+    return why;
+  }
   do {
     why = io_sleep(h, d, "sleep");
   } while (why == EAGAIN);  // a stray wake-up: keep sleeping
@@ -42,7 +55,7 @@ bool valid(const struct timespec* ts) { return ts && ts->tv_sec >= 0 && ts->tv_n
 GREENEV_PATCH unsigned int sleep(unsigned int s) {
   Hub* h = coop_hub();
   if (!h) return real().sleep(s);
-  const Deadline d = deadline_in(static_cast<std::int64_t>(s) * 1'000'000'000);
+  const Deadline d = sleep_deadline(static_cast<std::int64_t>(s) * 1'000'000'000);
   if (sleep_until(*h, d) == 0) return 0;
   const std::int64_t left = std::max<std::int64_t>(0, d - now_ns());
   return static_cast<unsigned>((left + 999'999'999) / 1'000'000'000);
@@ -51,7 +64,7 @@ GREENEV_PATCH unsigned int sleep(unsigned int s) {
 GREENEV_PATCH int usleep(useconds_t us) {
   Hub* h = coop_hub();
   if (!h) return real().usleep(us);
-  if (int why = sleep_until(*h, deadline_in(static_cast<std::int64_t>(us) * 1000))) {
+  if (int why = sleep_until(*h, sleep_deadline(static_cast<std::int64_t>(us) * 1000))) {
     errno = why;
     return -1;
   }
@@ -80,7 +93,7 @@ GREENEV_PATCH int clock_nanosleep(clockid_t clk, int flags, const struct timespe
     clock_gettime(clk, &now);
     const std::int64_t ns = (static_cast<std::int64_t>(req->tv_sec) - now.tv_sec) * 1'000'000'000 +
                             (req->tv_nsec - now.tv_nsec);
-    d = ns <= 0 ? now_ns() : deadline_in(ns);
+    d = sleep_deadline(ns);
   } else {
     d = deadline_from_ts(req);
   }

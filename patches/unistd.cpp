@@ -2,7 +2,7 @@
 //
 // Yield (inside a fiber, patching on, fd a socket or pipe): read, readv, write, writev (+ __read,
 //   __write). Writes loop over short writes unless the user made the fd non-blocking. On sockets
-//   write/writev become send/sendmsg with MSG_NOSIGNAL; on pipes SIGPIPE is blocked around the
+//   write/writev become send/sendmsg with MSG_NOSIGNAL (not with GREENEV_SIGPIPE=posix); on pipes SIGPIPE is blocked around the
 //   write and consumed if it fired: EPIPE is returned, the process is never killed (shared fds 0-2
 //   keep the default behaviour, as their flags are left alone).
 // Bookkeeping, never yield: close (+ __close: wakes this hub's waiters on the fd with EBADF and stops
@@ -61,7 +61,7 @@ GREENEV_PATCH ssize_t write(int fd, const void* buf, size_t n) {
   switch (fd_kind(fd, fi)) {
     case FdKind::socket:
       return io_xfer_all(*h, fd, kWrite, n, false, "io_write",
-                         [&](size_t done) { return real().send(fd, p + done, n - done, MSG_NOSIGNAL); });
+                         [&](size_t done) { return real().send(fd, p + done, n - done, sigpipe_flag()); });
     case FdKind::pipe:
       return io_xfer_all(*h, fd, kWrite, n, false, "io_write",
                          [&](size_t done) { return pipe_write(fd, p + done, n - done); });
@@ -82,7 +82,7 @@ GREENEV_PATCH ssize_t writev(int fd, const struct iovec* iov, int cnt) {
         struct msghdr m{};
         m.msg_iov = const_cast<struct iovec*>(v);
         m.msg_iovlen = static_cast<size_t>(c);
-        return real().sendmsg(fd, &m, MSG_NOSIGNAL);
+        return real().sendmsg(fd, &m, sigpipe_flag());
       }
       if (k == FdKind::pipe) return pipe_writev(fd, v, c);
       return real().writev(fd, v, c);

@@ -30,6 +30,21 @@ GREENEV_API void set_enabled(bool on) noexcept;
 GREENEV_API bool file_threadpool() noexcept;
 GREENEV_API void set_file_threadpool(bool on) noexcept;
 
+// The held-lock rule (docs/interrupts.md): the number of thread-level locks (pthread mutexes and
+// rwlocks, so std::mutex and std::shared_mutex too) the running fiber holds. While it is non-zero
+// every patched call runs in place on the thread, without yielding.
+GREENEV_API int held_locks() noexcept;
+
+// SIGPIPE (docs/interrupts.md). quiet (the default, Go's rule): a patched write to a socket or pipe
+// at fd > 2 whose reader is gone returns -1/EPIPE and raises no SIGPIPE, so one peer hanging up
+// cannot kill a process that serves thousands; fds 0-2 keep the kernel's behaviour (a CLI piped
+// into `head` still dies of SIGPIPE on stdout). posix: every patched write behaves as the kernel's,
+// SIGPIPE included (for a CLI that writes into pipes it created and relies on the signal).
+// GREENEV_SIGPIPE=posix in the environment selects posix at start-up.
+enum class Sigpipe : unsigned char { quiet, posix };
+GREENEV_API Sigpipe sigpipe() noexcept;
+GREENEV_API void set_sigpipe(Sigpipe mode) noexcept;
+
 class GREENEV_API Disable {
  public:
   Disable() noexcept;

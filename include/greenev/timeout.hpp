@@ -4,8 +4,10 @@
 //
 // A Timeout is a scope on the current fiber: every suspension inside it (sleep, join, event and
 // queue waits, and patched libc calls) is bounded by its deadline. It fires once: the suspension
-// that passes the deadline throws TimeoutError (patched libc calls return -1/ETIMEDOUT instead and
-// the TimeoutError is raised at the next greenev suspension point). Nested scopes: the earliest
+// that passes the deadline throws TimeoutError. A patched libc call returns -1/ETIMEDOUT instead;
+// the scope has then fired (later patched calls are no longer bounded by it) and its TimeoutError
+// is raised at the next greenev suspension point inside it, or dropped if the scope ends first
+// (docs/interrupts.md). Nested scopes: the earliest
 // deadline wins, and TimeoutError::is(t) tells which scope expired. Scopes must be destroyed in
 // reverse order of creation on the fiber that created them (asserted).
 #pragma once
@@ -28,6 +30,7 @@ class TimeoutScope {
   FiberBase* fiber = nullptr;
   const Timeout* owner = nullptr;  // the public object, for TimeoutError::is
   bool fired = false;
+  bool pending = false;  // fired inside a patched call; TimeoutError owed at the next suspension
 };
 }  // namespace detail
 

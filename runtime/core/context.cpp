@@ -4,6 +4,7 @@
 // ASan/TSan itself; we do it around every jump. See context.hpp for the transfer protocol.
 #include "core/context.hpp"
 
+#include "core/held_locks.hpp"
 #include "core/hub.hpp"
 #include "core/stack.hpp"
 
@@ -46,6 +47,7 @@ inline void after_switch(bctx::transfer_t t, [[maybe_unused]] void* fake_stack) 
 
 [[noreturn]] void fiber_entry(bctx::transfer_t t) noexcept {
   after_switch(t, nullptr);
+  t_held_locks = 0;  // a new fiber holds no thread-level lock (held_locks.hpp)
   Hub* hub = Hub::current_or_null();
   hub->run_current();  // never returns
 }
@@ -76,9 +78,11 @@ void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   tsan_handle(self);
 #endif
   void* fake = nullptr;
+  const int held = t_held_locks;  // this fiber's count waits on its own stack (held_locks.hpp)
   before_switch(to, &fake);
   bctx::transfer_t t = bctx::jump_fcontext(to->ctx_, self);
   after_switch(t, fake);
+  t_held_locks = held;
 }
 
 void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept {

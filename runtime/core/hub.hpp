@@ -27,6 +27,10 @@ namespace greenev::detail {
 
 struct IoHub;  // runtime/io/hub_io.cpp: this hub's fd watchers
 void io_hub_destroy(Hub* h) noexcept;
+void io_intr_hub_destroy(Hub* h) noexcept;  // runtime/io/hub_intr.cpp: the signal wake-up watcher
+// Non-zero while greenev itself installs a signal handler (SignalHandler through libev): the
+// sigaction patch (patches/signal.cpp) then installs it as is, not as an interrupting user handler.
+extern constinit thread_local int t_internal_sigaction;
 
 // Rarely used per-fiber data, allocated on first use to keep the control block small.
 struct FiberExtras {
@@ -104,6 +108,9 @@ class Hub {
   void run_next(FiberBase* f) noexcept;        // an unstarted ready fiber moves to the front
   WakeReason park(const char* reason, Deadline deadline) noexcept;
   void yield();
+  // yield() for patched calls: never throws; returns killed / scope_timeout instead of raising
+  // (without switching), else woken after the other ready fibers ran once.
+  WakeReason yield_nothrow() noexcept;
   void kill(FiberBase* f) noexcept;
 
   // Called on the fiber's own stack by the context layer; runs it and exits it. Never returns.

@@ -31,7 +31,9 @@ SignalHandler::SignalHandler(int signo, std::function<void()> fn) : impl_(std::m
   impl_->fn = std::move(fn);
   ev_signal_init(&impl_->watcher, &Impl::on_signal, signo);
   impl_->watcher.data = impl_.get();
+  ++detail::t_internal_sigaction;  // delivered as a fiber, never as an EINTR (patches/signal.cpp)
   ev_signal_start(impl_->hub->loop(), &impl_->watcher);
+  --detail::t_internal_sigaction;
   ev_unref(impl_->hub->loop());
   impl_->hub->watcher_started();
 }

@@ -38,12 +38,35 @@ Deadline scope_deadline(const FiberBase* f) noexcept {
 }
 
 void raise_scope_timeout(FiberBase* f) {
+  TimeoutScope* owed = nullptr;
+  for (TimeoutScope* s = f->scopes_; s; s = s->outer)
+    if (s->pending) owed = s;  // outermost: it ends the most code
+  if (owed) {
+    for (TimeoutScope* s = f->scopes_; s; s = s->outer) s->pending = false;
+    throw TimeoutError(owed->owner);
+  }
   TimeoutScope* earliest = nullptr;
   for (TimeoutScope* s = f->scopes_; s; s = s->outer)
     if (!s->fired && (!earliest || s->deadline <= earliest->deadline)) earliest = s;  // ties: outermost
   assert(earliest && "greenev: scope timeout without a scope");
   earliest->fired = true;
   throw TimeoutError(earliest->owner);
+}
+
+void scope_fire_pending(FiberBase* f) noexcept {
+  const Deadline now = now_ns();
+  TimeoutScope* earliest = nullptr;
+  for (TimeoutScope* s = f->scopes_; s; s = s->outer)
+    if (!s->fired && s->deadline <= now && (!earliest || s->deadline <= earliest->deadline)) earliest = s;
+  if (!earliest) return;
+  earliest->fired = true;
+  earliest->pending = true;
+}
+
+bool scope_pending(const FiberBase* f) noexcept {
+  for (const TimeoutScope* s = f->scopes_; s; s = s->outer)
+    if (s->pending) return true;
+  return false;
 }
 
 }  // namespace greenev::detail

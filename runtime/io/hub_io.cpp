@@ -19,6 +19,7 @@
 // Rejected: a watcher per wait (an epoll_ctl ADD+DEL per blocking call) and EPOLLET on a private
 // epoll fd (a second poller beside libev's, and a second syscall per loop iteration).
 #include "core/hub.hpp"
+#include "core/scope.hpp"
 #include "io/io.hpp"
 
 #include <greenev/errors.hpp>
@@ -36,7 +37,7 @@ extern "C" {
 extern const char greenev_patch_anchor_socket, greenev_patch_anchor_unistd, greenev_patch_anchor_poll,
     greenev_patch_anchor_select, greenev_patch_anchor_epoll, greenev_patch_anchor_time,
     greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify, greenev_patch_anchor_netdb,
-    greenev_patch_anchor_file;
+    greenev_patch_anchor_file, greenev_patch_anchor_pthread;
 }
 
 namespace greenev::detail {
@@ -45,7 +46,7 @@ namespace greenev::detail {
     &greenev_patch_anchor_socket, &greenev_patch_anchor_unistd, &greenev_patch_anchor_poll,
     &greenev_patch_anchor_select, &greenev_patch_anchor_epoll,  &greenev_patch_anchor_time,
     &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify, &greenev_patch_anchor_netdb,
-    &greenev_patch_anchor_file,
+    &greenev_patch_anchor_file,   &greenev_patch_anchor_pthread,
 };
 
 static_assert(kIoRead == EV_READ && kIoWrite == EV_WRITE, "greenev io events mirror libev's");
@@ -184,12 +185,16 @@ Watch* watch_if(Hub* h, int fd) noexcept {
   return static_cast<std::size_t>(fd) < v.size() ? v[static_cast<std::size_t>(fd)] : nullptr;
 }
 
-int errno_for(WakeReason r) noexcept {
+int errno_for(Hub& h, WakeReason r) noexcept {
   switch (r) {
     case WakeReason::woken: return 0;
     case WakeReason::timed_out: return EAGAIN;
-    case WakeReason::scope_timeout: return ETIMEDOUT;
-    case WakeReason::killed: return ECANCELED;
+    case WakeReason::scope_timeout:
+      scope_fire_pending(h.running());  // fires once: raised at the next greenev suspension point
+      return ETIMEDOUT;
+    case WakeReason::killed:
+      io_note_killed(h);
+      return ECANCELED;
     case WakeReason::loop_exit: return EDEADLK;
   }
   return EINVAL;
@@ -197,7 +202,7 @@ int errno_for(WakeReason r) noexcept {
 
 }  // namespace
 
-int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason) noexcept {
+int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason, Intr intr) noexcept {
   Watch* w;
   try {
     w = watch_for(h, fd);
@@ -214,12 +219,15 @@ int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason) n
   self->waiting_on_ = events == EV_READ ? &wr : events == EV_WRITE ? &ww : nullptr;
   w->want |= events & (EV_READ | EV_WRITE);
   apply(w);
+  IntrGuard sig(h, intr);
   const WakeReason r = h.park(reason, deadline);
   self->waiting_on_ = nullptr;
   if (wr.list) wr.list->unlink(wr);
   if (ww.list) ww.list->unlink(ww);
   sync_ref(w);
-  return closed ? EBADF : errno_for(r);
+  if (closed) return EBADF;
+  if (r == WakeReason::woken && sig.fired()) return EINTR;  // nothing was read: no data lost
+  return errno_for(h, r);
 }
 
 int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) noexcept {
@@ -266,7 +274,9 @@ int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) 
   }
   if (rc == 0) {
     self->waiting_on_ = nullptr;
-    rc = errno_for(h.park("poll", deadline));
+    IntrGuard sig(h, Intr::always);
+    const WakeReason r = h.park("poll", deadline);
+    rc = r == WakeReason::woken && sig.fired() ? EINTR : errno_for(h, r);
   }
   for (std::size_t i = 0; i < used; ++i) {
     if (WaitList* l = ws[i].list) {
@@ -279,8 +289,10 @@ int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) 
 }
 
 int io_sleep(Hub& h, Deadline deadline, const char* reason) noexcept {
+  IntrGuard sig(h, Intr::always);
   const WakeReason r = h.park(reason, deadline);
-  return r == WakeReason::timed_out ? 0 : r == WakeReason::woken ? EAGAIN : errno_for(r);
+  if (r == WakeReason::woken && sig.fired()) return EINTR;
+  return r == WakeReason::timed_out ? 0 : r == WakeReason::woken ? EAGAIN : errno_for(h, r);
 }
 
 void io_before_close(int fd) noexcept {
@@ -311,7 +323,7 @@ void io_hub_destroy(Hub* h) noexcept {
 
 WakeReason wait_fd(int fd, int events, Deadline deadline) noexcept {
   Hub& h = Hub::current();
-  switch (io_wait(h, fd, events, deadline, events & EV_WRITE ? "io_write" : "io_read")) {
+  switch (io_wait(h, fd, events, deadline, events & EV_WRITE ? "io_write" : "io_read", Intr::none)) {
     case 0:
     case EBADF: return WakeReason::woken;
     case EAGAIN: return WakeReason::timed_out;
@@ -323,7 +335,7 @@ WakeReason wait_fd(int fd, int events, Deadline deadline) noexcept {
 
 bool wait_fd_or_throw(int fd, int events, Deadline deadline) {
   Hub& h = Hub::current();
-  switch (const int e = io_wait(h, fd, events, deadline, events & EV_WRITE ? "io_write" : "io_read")) {
+  switch (const int e = io_wait(h, fd, events, deadline, events & EV_WRITE ? "io_write" : "io_read", Intr::none)) {
     case 0: return true;
     case EAGAIN: return false;
     case ETIMEDOUT: raise_for(WakeReason::scope_timeout); return false;

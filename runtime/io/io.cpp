@@ -181,6 +181,8 @@ void fd_copy(int newfd, int oldfd) noexcept {
 // ---- SIGPIPE on pipes -------------------------------------------------------------------------------
 
 SigpipeBlock::SigpipeBlock() noexcept {
+  if (g_sigpipe_posix.load(std::memory_order_relaxed)) return;
+  active_ = true;
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGPIPE);
@@ -188,7 +190,7 @@ SigpipeBlock::SigpipeBlock() noexcept {
 }
 
 void SigpipeBlock::consume() noexcept {
-  if (sigismember(&old_, SIGPIPE)) return;  // the application blocks it itself: leave it pending
+  if (!active_ || sigismember(&old_, SIGPIPE)) return;  // the application blocks it itself: leave it pending
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGPIPE);
@@ -199,6 +201,7 @@ void SigpipeBlock::consume() noexcept {
 }
 
 SigpipeBlock::~SigpipeBlock() {
+  if (!active_) return;
   const int saved = errno;
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   errno = saved;

@@ -24,6 +24,7 @@
 //   other    ttys, eventfd, epoll, character devices...: the real call, unchanged.
 //   close/dup2 over it/socket()/accept()/pipe() returning it           -> unknown
 #pragma once
+#include "core/held_locks.hpp"
 #include "core/hub.hpp"
 
 #include <greenev/io.hpp>
@@ -71,11 +72,13 @@ extern std::atomic<bool> g_patches_on;
 extern constinit thread_local int t_patches_off;
 
 // The hub to cooperate with, or null when the call must go to libc unchanged: no hub on this
-// thread (never creates one), the hub fiber itself (loop callbacks), or patching off.
+// thread (never creates one), the hub fiber itself (loop callbacks), patching off, or the running
+// fiber holds a thread-level lock (the held-lock rule: core/held_locks.hpp, patches/pthread.cpp).
 inline Hub* coop_hub() noexcept {
   Hub* h = Hub::current_or_null();
   if (__builtin_expect(h == nullptr, 0)) return nullptr;
-  if (h->in_hub_fiber() || t_patches_off != 0 || !g_patches_on.load(std::memory_order_relaxed))
+  if (h->in_hub_fiber() || t_patches_off != 0 || t_held_locks != 0 ||
+      !g_patches_on.load(std::memory_order_relaxed))
     return nullptr;
   return h;
 }
@@ -113,12 +116,50 @@ inline FdKind fd_kind(int fd, FdInfo*& fi) noexcept {
   return k != FdKind::unknown ? k : io_prepare(fd, fi);
 }
 
+// ---- interruption (runtime/io/hub_intr.cpp, docs/interrupts.md) ---------------------------------
+// A signal with a user handler reached this thread (patches/signal.cpp's trampoline; signal-safe).
+void io_signal_arrived(bool restart) noexcept;
+// While alive on the main fiber: fired() once a user-handled signal reached the thread (any one if
+// `always`, else only one whose handler lacks SA_RESTART), and such a signal wakes the fiber's park.
+enum class Intr : std::uint8_t { none, restartable, always };
+class IntrGuard {
+ public:
+  IntrGuard(Hub& h, Intr mode) noexcept;
+  ~IntrGuard();
+  IntrGuard(const IntrGuard&) = delete;
+  IntrGuard& operator=(const IntrGuard&) = delete;
+  bool fired() const noexcept;
+ private:
+  std::atomic<std::uint32_t>* counter_ = nullptr;
+  std::uint32_t seen_ = 0;
+};
+void io_intr_hub_destroy(Hub* h) noexcept;
+
+// A killed fiber's patched calls return ECANCELED at once; after this many in a row, the next one
+// raises FiberExit (io_kill_point) so a "log and retry" loop cannot outlive kill().
+inline constexpr unsigned kKillSpinLimit = 64;
+void io_note_killed(Hub& h) noexcept;  // counts one interrupted (ECANCELED) result
+void io_kill_point_slow(Hub& h);
+// At the start of every patched call that can wait (all cancellation points): may throw FiberExit.
+inline void io_kill_point(Hub& h) {
+  if (__builtin_expect(h.running()->kill_pending_, 0)) io_kill_point_slow(h);
+}
+// EMFILE/ENFILE/ENOBUFS/ENOMEM: park this long before returning the error (hub polls, others run).
+inline constexpr Deadline kBackoffNs = 1'000'000;
+inline bool io_resource_error(int e) noexcept { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+// Returns 0 after the pause, or ETIMEDOUT / ECANCELED if a Timeout or kill ended it.
+int io_backoff(Hub& h) noexcept;
+
 // ---- waiting ---------------------------------------------------------------------------------------
 // Parks the current fiber on fd until ready/deadline. Returns 0 when it should retry, else the
 // errno the patched call returns: EAGAIN (own deadline: SO_RCVTIMEO/SO_SNDTIMEO), ETIMEDOUT
-// (Timeout scope), ECANCELED (kill), EBADF (closed meanwhile), EDEADLK (nothing can wake it).
-GREENEV_API int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason) noexcept;
-// poll() underneath: waits until any of fds is ready for its events, or the deadline.
+// (Timeout scope), ECANCELED (kill), EBADF (closed meanwhile), EDEADLK (nothing can wake it),
+// EINTR (main fiber only: a user-handled signal without SA_RESTART, any one for Intr::always, never
+// for Intr::none, which the C++ API's fd waits use).
+GREENEV_API int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason,
+                        Intr intr = Intr::restartable) noexcept;
+// poll() underneath: waits until any of fds is ready for its events, or the deadline. EINTR as above
+// (always).
 int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) noexcept;
 // Parks without an fd (sleep family, poll with nfds = 0). Same return convention; 0 = deadline.
 int io_sleep(Hub& h, Deadline deadline, const char* reason) noexcept;
@@ -181,6 +222,7 @@ auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, IoCt
     return op();
   }
   const bool nonblock = dontwait || fi->user_nonblock.load(std::memory_order_relaxed);
+  io_kill_point(h);
   for (;;) {
     auto r = op();
     if (r >= 0) {
@@ -189,6 +231,11 @@ auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, IoCt
     }
     const int e = errno;
     if (e == EINTR) continue;
+    if (__builtin_expect(io_resource_error(e), 0)) {  // let the hub run: hub_intr.cpp
+      const int why = io_backoff(h);
+      errno = why ? why : e;
+      return r;
+    }
     if ((e != EAGAIN && e != EWOULDBLOCK) || nonblock) return r;
     if (!ctx.deadline_set) {
       ctx.deadline_set = true;
@@ -249,6 +296,9 @@ auto passthrough_blocking(int fd, int events, Op&& op) -> decltype(op()) {
 // Sockets: SIGPIPE is suppressed per call with MSG_NOSIGNAL. Pipes: SIGPIPE is blocked around the
 // write and a SIGPIPE it raised is consumed, so EPIPE is returned instead (the application's own
 // SIGPIPE disposition is never changed). Shared fds 0-2 keep the default behaviour.
+// With patches::Sigpipe::posix (GREENEV_SIGPIPE=posix) neither happens: the kernel's SIGPIPE.
+extern std::atomic<bool> g_sigpipe_posix;
+inline int sigpipe_flag() noexcept { return g_sigpipe_posix.load(std::memory_order_relaxed) ? 0 : MSG_NOSIGNAL; }
 class SigpipeBlock {
  public:
   SigpipeBlock() noexcept;
@@ -256,6 +306,7 @@ class SigpipeBlock {
   void consume() noexcept;  // the write failed with EPIPE: discard the SIGPIPE it raised
  private:
   sigset_t old_;
+  bool active_ = false;
 };
 
 }  // namespace greenev::detail
