@@ -4,10 +4,14 @@
 // (CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME; TIMER_ABSTIME converted to a relative wait once,
 // at the call). The fiber parks on a hub timer. A kill / Timeout reaching the sleep ends it early:
 // -1 with ECANCELED / ETIMEDOUT (clock_nanosleep returns those numbers; sleep returns the seconds
-// left), and `rem` gets the time left.
+// left), and `rem` gets the time left; a signal with a user handler ends the main fiber's sleep with
+// EINTR (docs/interrupts.md). A zero (or past) duration yields once and returns 0: it never turns
+// into "forever". A sleep made while the fiber holds a pthread lock is the real one (held-lock rule).
 // Pass through: outside fibers, clock_nanosleep on CPU-time clocks, invalid arguments (the real
 // call reports EINVAL).
 #include "patch.hpp"
+
+#include "core/scope.hpp"
 
 #include <time.h>
 
@@ -27,9 +31,10 @@ int sleep_until(Hub& h, Deadline d) {
   const int saved = errno;
   int why;
   if (d <= now_ns()) {
-    switch (h.yield_nothrow()) {
+    switch (h.yield_nothrow()) {  // returns at once, without yielding, for a kill or an expired scope
       case WakeReason::killed: io_note_killed(h); why = ECANCELED; break;
-      default: why = 0; break;  // an expired scope: nothing was interrupted, nothing fires
+      case WakeReason::scope_timeout: scope_fire_pending(h.running()); why = ETIMEDOUT; break;
+      default: why = 0; break;
     }
     errno = saved;
     return why;
@@ -58,7 +63,7 @@ GREENEV_PATCH unsigned int sleep(unsigned int s) {
   const Deadline d = sleep_deadline(static_cast<std::int64_t>(s) * 1'000'000'000);
   if (sleep_until(*h, d) == 0) return 0;
   const std::int64_t left = std::max<std::int64_t>(0, d - now_ns());
-  return static_cast<unsigned>((left + 999'999'999) / 1'000'000'000);
+  return static_cast<unsigned>((left + 500'000'000) / 1'000'000'000);  // rounded, as glibc's sleep
 }
 
 GREENEV_PATCH int usleep(useconds_t us) {

@@ -126,3 +126,35 @@ TEST_CASE("libcurl easy API: 50 fibers, each a 200 ms request, run concurrently 
   server.stop();
   test::require_hub_clean();
 }
+
+// docs/interrupts.md, "What C libraries return": a Timeout or kill() reaching curl_easy_perform.
+#include "interrupt_probe.hpp"
+
+TEST_CASE("libcurl: a Timeout or kill inside curl_easy_perform ends the transfer with an error, then raises") {
+  CurlGlobal curl;
+  test::interop::TempDir dir("greenev-http");
+  test::interop::Listener listener;
+  test::interop::ServerProcess server;
+  const std::string bin = test::prog_path("slow_http_server");
+  REQUIRE_MESSAGE(::access(bin.c_str(), X_OK) == 0, bin, " is not built");
+  server.start({bin, "--fd", "3"}, dir.path + "/server.log", listener.fd);
+  const std::string url = "http://127.0.0.1:" + std::to_string(listener.port) + "/slow?ms=5000&id=1";
+  Response r;
+  auto t = test::timeout_probe(300ms, [&] { r = get(url); });
+  MESSAGE("Timeout: curl_easy_perform -> ", static_cast<int>(r.code), " (", r.error, ")");
+  CHECK(t.call_returned);
+  CHECK(t.raised);
+  // curl's poll() failed (errno ETIMEDOUT): curl_multi_poll reports it, and curl 7.88's easy
+  // interface turns any multi error into CURLE_BAD_FUNCTION_ARGUMENT (newer curl: UNRECOVERABLE_POLL).
+  CHECK(r.code != CURLE_OK);
+  const CURLcode after_timeout = r.code;
+  r = {};
+  auto k = test::kill_probe(300ms, [&] { r = get(url); });
+  MESSAGE("kill: curl_easy_perform -> ", static_cast<int>(r.code), " (", r.error, ")");
+  CHECK(k.call_returned);
+  CHECK(k.raised);
+  CHECK(r.code != CURLE_OK);
+  CHECK(r.code == after_timeout);  // the same failure path: curl's poll() failed
+  server.stop();
+  test::require_hub_clean();
+}

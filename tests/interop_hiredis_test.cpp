@@ -166,3 +166,33 @@ TEST_CASE("hiredis blocking API: 100 fibers, each BLPOP 200 ms on its own connec
   CHECK_FALSE(server.proc.alive());
   test::require_hub_clean();
 }
+
+// docs/interrupts.md, "What C libraries return": a Timeout or kill() reaching redisCommand.
+#include "interrupt_probe.hpp"
+
+TEST_CASE("hiredis: a Timeout or kill inside redisCommand gives NULL with an I/O error, then raises") {
+  RedisServer server;
+  server.start();
+  std::string err;
+  int code = 0;
+  auto blpop = [&] {
+    Context c = connect(server.port);
+    auto* r = static_cast<redisReply*>(redisCommand(c.get(), "BLPOP nothing_here 5"));
+    if (r) freeReplyObject(r);
+    code = c->err;
+    err = r ? "a reply" : c->errstr;
+  };
+  auto t = test::timeout_probe(200ms, blpop);
+  MESSAGE("Timeout: redisCommand -> NULL, err ", code, " (", err, ")");
+  CHECK(t.call_returned);
+  CHECK(t.raised);
+  CHECK(code == REDIS_ERR_IO);
+  CHECK(err == std::strerror(ETIMEDOUT));
+  auto k = test::kill_probe(200ms, blpop);
+  MESSAGE("kill: redisCommand -> NULL, err ", code, " (", err, ")");
+  CHECK(k.call_returned);
+  CHECK(k.raised);
+  CHECK(code == REDIS_ERR_IO);
+  CHECK(err == std::strerror(ECANCELED));
+  test::require_hub_clean();
+}

@@ -246,3 +246,40 @@ TEST_CASE("libpq blocking API: 20 fibers, each SELECT pg_sleep(0.2) on its own c
   CHECK_MESSAGE(switches >= kFibers, "the libpq calls did not yield: ", switches, " switches");
   test::require_hub_clean();
 }
+
+// docs/interrupts.md, "What C libraries return": a Timeout or kill() reaching PQexec.
+#include "interrupt_probe.hpp"
+
+TEST_CASE("libpq: a Timeout or kill inside PQexec gives a fatal error naming the errno, then raises") {
+  PgCluster cluster;
+  if (std::string why = cluster.why_not(); !why.empty()) {
+    MESSAGE("SKIPPED: ", why, " (scripts/setup.sh installs postgresql; CI runs this test)");
+    return;
+  }
+  cluster.start();
+  ExecStatusType status = PGRES_EMPTY_QUERY;
+  ConnStatusType conn = CONNECTION_OK;
+  std::string err;
+  auto query = [&] {
+    Conn c = connect(cluster.conninfo());
+    Result r(PQexec(c.get(), "SELECT pg_sleep(5)"));
+    status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    conn = PQstatus(c.get());
+    err = PQerrorMessage(c.get());
+  };
+  // libpq waits in select(); its failure ends PQexec with an error but leaves PQstatus() at
+  // CONNECTION_OK although the query still runs on the server: the connection must be discarded.
+  auto t = test::timeout_probe(300ms, query);
+  MESSAGE("Timeout: PQexec -> ", std::string(PQresStatus(status)), ", PQstatus ", static_cast<int>(conn), ": ", err);
+  CHECK(t.call_returned);
+  CHECK(t.raised);
+  CHECK(status == PGRES_FATAL_ERROR);
+  CHECK(err.find(std::string("select() failed: ") + std::strerror(ETIMEDOUT)) != std::string::npos);
+  auto k = test::kill_probe(300ms, query);
+  MESSAGE("kill: PQexec -> ", std::string(PQresStatus(status)), ", PQstatus ", static_cast<int>(conn), ": ", err);
+  CHECK(k.call_returned);
+  CHECK(k.raised);
+  CHECK(status == PGRES_FATAL_ERROR);
+  CHECK(err.find(std::string("select() failed: ") + std::strerror(ECANCELED)) != std::string::npos);
+  test::require_hub_clean();
+}
