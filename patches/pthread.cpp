@@ -15,9 +15,9 @@
 // calls), C11 mtx_lock (glibc calls its internal entry), spinlocks, and futexes used directly.
 // pthread_cond_wait needs no patch: it releases and re-acquires inside glibc, so the caller holds
 // the mutex before and after and the count is right throughout.
-// The real functions are glibc's exported `__pthread_*` names (same addresses, bound at link time
-// through .symver: no dlsym, so a lock taken before any constructor ran works), and dlsym for the
-// timed variants, which have none.
+// The real functions come from dlsym(RTLD_NEXT) (under ASan/TSan: the sanitizer's interceptor
+// calls us, we call glibc). Rejected: binding glibc's compat `__pthread_mutex_lock@GLIBC_2.2.5` at
+// link time with .symver — ASan defines an interceptor of that name whose real pointer is null.
 #include "patch.hpp"
 
 #include "core/held_locks.hpp"
@@ -26,7 +26,10 @@
 
 #include <pthread.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <dlfcn.h>
+#include <unistd.h>
 
 using namespace greenev::detail;
 
@@ -35,26 +38,6 @@ GREENEV_PATCH_ANCHOR(pthread);
 namespace greenev::detail {
 constinit thread_local int t_held_locks __attribute__((tls_model("initial-exec"))) = 0;
 }
-
-// glibc >= 2.34 keeps these compat names at GLIBC_2.2.5; they are the same functions.
-extern "C" {
-int greenev_real_mutex_lock(pthread_mutex_t*);
-int greenev_real_mutex_trylock(pthread_mutex_t*);
-int greenev_real_mutex_unlock(pthread_mutex_t*);
-int greenev_real_rwlock_rdlock(pthread_rwlock_t*);
-int greenev_real_rwlock_wrlock(pthread_rwlock_t*);
-int greenev_real_rwlock_tryrdlock(pthread_rwlock_t*);
-int greenev_real_rwlock_trywrlock(pthread_rwlock_t*);
-int greenev_real_rwlock_unlock(pthread_rwlock_t*);
-}
-__asm__(".symver greenev_real_mutex_lock, __pthread_mutex_lock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_mutex_trylock, __pthread_mutex_trylock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_mutex_unlock, __pthread_mutex_unlock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_rwlock_rdlock, __pthread_rwlock_rdlock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_rwlock_wrlock, __pthread_rwlock_wrlock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_rwlock_tryrdlock, __pthread_rwlock_tryrdlock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_rwlock_trywrlock, __pthread_rwlock_trywrlock@GLIBC_2.2.5");
-__asm__(".symver greenev_real_rwlock_unlock, __pthread_rwlock_unlock@GLIBC_2.2.5");
 
 namespace {
 
@@ -70,70 +53,76 @@ inline int released(int r) noexcept {
   return r;
 }
 
-template <class Fn>
-Fn next_fn(const char* name) noexcept {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-}
-
+using MutexFn = int (*)(pthread_mutex_t*);
 using MutexTimed = int (*)(pthread_mutex_t*, const struct timespec*);
 using MutexClock = int (*)(pthread_mutex_t*, clockid_t, const struct timespec*);
+using RwFn = int (*)(pthread_rwlock_t*);
 using RwTimed = int (*)(pthread_rwlock_t*, const struct timespec*);
 using RwClock = int (*)(pthread_rwlock_t*, clockid_t, const struct timespec*);
 
-// Function-local statics: resolved once, thread-safely, at the first call.
-MutexTimed real_mutex_timedlock() noexcept {
-  static const MutexTimed f = next_fn<MutexTimed>("pthread_mutex_timedlock");
-  return f;
-}
-MutexClock real_mutex_clocklock() noexcept {
-  static const MutexClock f = next_fn<MutexClock>("pthread_mutex_clocklock");
-  return f;
-}
-RwTimed real_rw_timedrdlock() noexcept {
-  static const RwTimed f = next_fn<RwTimed>("pthread_rwlock_timedrdlock");
-  return f;
-}
-RwTimed real_rw_timedwrlock() noexcept {
-  static const RwTimed f = next_fn<RwTimed>("pthread_rwlock_timedwrlock");
-  return f;
-}
-RwClock real_rw_clockrdlock() noexcept {
-  static const RwClock f = next_fn<RwClock>("pthread_rwlock_clockrdlock");
-  return f;
-}
-RwClock real_rw_clockwrlock() noexcept {
-  static const RwClock f = next_fn<RwClock>("pthread_rwlock_clockwrlock");
-  return f;
+// One slot per real function: resolved by the load-time constructor below, or by the first call if
+// one comes first (idempotent: racing threads store the same pointer). Not a function-local
+// static: its guard could take a lock, i.e. call back into these functions.
+#define GREENEV_PTHREAD_FNS(X)                                                                    \
+  X(pthread_mutex_lock, MutexFn) X(pthread_mutex_trylock, MutexFn) X(pthread_mutex_unlock, MutexFn) \
+  X(pthread_mutex_timedlock, MutexTimed) X(pthread_mutex_clocklock, MutexClock)                    \
+  X(pthread_rwlock_rdlock, RwFn) X(pthread_rwlock_wrlock, RwFn) X(pthread_rwlock_tryrdlock, RwFn)  \
+  X(pthread_rwlock_trywrlock, RwFn) X(pthread_rwlock_unlock, RwFn)                                 \
+  X(pthread_rwlock_timedrdlock, RwTimed) X(pthread_rwlock_timedwrlock, RwTimed)                    \
+  X(pthread_rwlock_clockrdlock, RwClock) X(pthread_rwlock_clockwrlock, RwClock)
+
+#define GREENEV_X(name, type)                                                       \
+  std::atomic<type> g_##name{nullptr};                                              \
+  type real_##name() noexcept {                                                     \
+    type f = g_##name.load(std::memory_order_relaxed);                              \
+    if (__builtin_expect(f == nullptr, 0)) {                                        \
+      f = reinterpret_cast<type>(dlsym(RTLD_NEXT, #name));                          \
+      if (!f) {                                                                     \
+        static const char msg[] = "greenev: cannot resolve the real " #name "\n";   \
+        (void)!::write(2, msg, sizeof msg - 1);                                     \
+        std::abort();                                                               \
+      }                                                                             \
+      g_##name.store(f, std::memory_order_relaxed);                                 \
+    }                                                                               \
+    return f;                                                                       \
+  }
+GREENEV_PTHREAD_FNS(GREENEV_X)
+#undef GREENEV_X
+
+__attribute__((constructor(101))) void pthread_load() {
+#define GREENEV_X(name, type) (void)real_##name();
+  GREENEV_PTHREAD_FNS(GREENEV_X)
+#undef GREENEV_X
 }
 
 }  // namespace
 
-GREENEV_PATCH int pthread_mutex_lock(pthread_mutex_t* m) { return acquired(greenev_real_mutex_lock(m)); }
-GREENEV_PATCH int pthread_mutex_trylock(pthread_mutex_t* m) { return acquired(greenev_real_mutex_trylock(m)); }
-GREENEV_PATCH int pthread_mutex_unlock(pthread_mutex_t* m) { return released(greenev_real_mutex_unlock(m)); }
+GREENEV_PATCH int pthread_mutex_lock(pthread_mutex_t* m) { return acquired(real_pthread_mutex_lock()(m)); }
+GREENEV_PATCH int pthread_mutex_trylock(pthread_mutex_t* m) { return acquired(real_pthread_mutex_trylock()(m)); }
+GREENEV_PATCH int pthread_mutex_unlock(pthread_mutex_t* m) { return released(real_pthread_mutex_unlock()(m)); }
 GREENEV_PATCH int pthread_mutex_timedlock(pthread_mutex_t* m, const struct timespec* t) {
-  return acquired(real_mutex_timedlock()(m, t));
+  return acquired(real_pthread_mutex_timedlock()(m, t));
 }
 GREENEV_PATCH int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t c, const struct timespec* t) {
-  return acquired(real_mutex_clocklock()(m, c, t));
+  return acquired(real_pthread_mutex_clocklock()(m, c, t));
 }
 
-GREENEV_PATCH int pthread_rwlock_rdlock(pthread_rwlock_t* l) { return acquired(greenev_real_rwlock_rdlock(l)); }
-GREENEV_PATCH int pthread_rwlock_wrlock(pthread_rwlock_t* l) { return acquired(greenev_real_rwlock_wrlock(l)); }
-GREENEV_PATCH int pthread_rwlock_tryrdlock(pthread_rwlock_t* l) { return acquired(greenev_real_rwlock_tryrdlock(l)); }
-GREENEV_PATCH int pthread_rwlock_trywrlock(pthread_rwlock_t* l) { return acquired(greenev_real_rwlock_trywrlock(l)); }
-GREENEV_PATCH int pthread_rwlock_unlock(pthread_rwlock_t* l) { return released(greenev_real_rwlock_unlock(l)); }
+GREENEV_PATCH int pthread_rwlock_rdlock(pthread_rwlock_t* l) { return acquired(real_pthread_rwlock_rdlock()(l)); }
+GREENEV_PATCH int pthread_rwlock_wrlock(pthread_rwlock_t* l) { return acquired(real_pthread_rwlock_wrlock()(l)); }
+GREENEV_PATCH int pthread_rwlock_tryrdlock(pthread_rwlock_t* l) { return acquired(real_pthread_rwlock_tryrdlock()(l)); }
+GREENEV_PATCH int pthread_rwlock_trywrlock(pthread_rwlock_t* l) { return acquired(real_pthread_rwlock_trywrlock()(l)); }
+GREENEV_PATCH int pthread_rwlock_unlock(pthread_rwlock_t* l) { return released(real_pthread_rwlock_unlock()(l)); }
 GREENEV_PATCH int pthread_rwlock_timedrdlock(pthread_rwlock_t* l, const struct timespec* t) {
-  return acquired(real_rw_timedrdlock()(l, t));
+  return acquired(real_pthread_rwlock_timedrdlock()(l, t));
 }
 GREENEV_PATCH int pthread_rwlock_timedwrlock(pthread_rwlock_t* l, const struct timespec* t) {
-  return acquired(real_rw_timedwrlock()(l, t));
+  return acquired(real_pthread_rwlock_timedwrlock()(l, t));
 }
 GREENEV_PATCH int pthread_rwlock_clockrdlock(pthread_rwlock_t* l, clockid_t c, const struct timespec* t) {
-  return acquired(real_rw_clockrdlock()(l, c, t));
+  return acquired(real_pthread_rwlock_clockrdlock()(l, c, t));
 }
 GREENEV_PATCH int pthread_rwlock_clockwrlock(pthread_rwlock_t* l, clockid_t c, const struct timespec* t) {
-  return acquired(real_rw_clockwrlock()(l, c, t));
+  return acquired(real_pthread_rwlock_clockwrlock()(l, c, t));
 }
 
 namespace greenev::patches {

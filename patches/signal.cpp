@@ -41,9 +41,20 @@ SigactionFn real_sigaction() noexcept {
 
 struct UserAct {
   struct sigaction sa;  // as the application gave it
+  const UserAct* retired_next = nullptr;
 };
 
 std::atomic<const UserAct*> g_user[NSIG];
+std::atomic<const UserAct*> g_retired{nullptr};  // replaced records: kept (and reachable), never freed
+
+void retire(const UserAct* u) noexcept {
+  if (!u) return;
+  auto* m = const_cast<UserAct*>(u);
+  const UserAct* head = g_retired.load(std::memory_order_relaxed);
+  do {
+    m->retired_next = head;
+  } while (!g_retired.compare_exchange_weak(head, m, std::memory_order_release, std::memory_order_relaxed));
+}
 
 bool wrappable(int sig) noexcept {
   if (sig <= 0 || sig >= NSIG) return false;
@@ -84,7 +95,7 @@ GREENEV_PATCH int sigaction(int sig, const struct sigaction* act, struct sigacti
   struct sigaction k;
   const struct sigaction* pass = act;
   if (act && user_handler(act) && t_internal_sigaction == 0) {
-    next = new (std::nothrow) UserAct{*act};
+    next = new (std::nothrow) UserAct{*act, nullptr};
     if (next) {
       k = *act;
       k.sa_flags |= SA_SIGINFO;
@@ -104,6 +115,7 @@ GREENEV_PATCH int sigaction(int sig, const struct sigaction* act, struct sigacti
     *old = kold;
     if ((kold.sa_flags & SA_SIGINFO) && kold.sa_sigaction == &trampoline && prev) *old = prev->sa;
   }
+  if (act) retire(prev);  // a trampoline running now may still read it
   return 0;
 }
 
