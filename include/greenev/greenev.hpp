@@ -5,6 +5,7 @@
 #include <greenev/event.hpp>
 #include <greenev/fiber.hpp>
 #include <greenev/fiber_local.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/hub.hpp>
 #include <greenev/io.hpp>
 #include <greenev/lock.hpp>
@@ -13,6 +14,7 @@
 #include <greenev/queue.hpp>
 #include <greenev/server.hpp>
 #include <greenev/signal.hpp>
+#include <greenev/subprocess.hpp>
 #include <greenev/this_fiber.hpp>
 #include <greenev/threadpool.hpp>
 #include <greenev/timeout.hpp>
