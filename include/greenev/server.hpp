@@ -100,6 +100,7 @@ class GREENEV_API Connection {
   int fd_;
   bool idle_ = false;
   bool shut_ = false;                    // stop() already shut its read side
+  bool drained_ = false;                 // the last read was short: the socket is likely empty
   std::string peer_;
   detail::Deadline phase_start_ = 0;     // when the idle period / the request began
   void* fiber_ = nullptr;                // its FiberBase
