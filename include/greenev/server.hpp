@@ -111,7 +111,10 @@ class GREENEV_API Connection {
 class GREENEV_API StreamServer {
  public:
   using Handler = std::function<void(Connection&)>;
+  using FdHandler = std::function<void(int fd, const std::string& peer)>;  // gevent's (socket, address)
   StreamServer(ServerOptions opts, Handler handler);
+  StreamServer(ServerOptions opts, FdHandler handler)
+      : StreamServer(std::move(opts), Handler([h = std::move(handler)](Connection& c) { h(c.fd(), c.peer()); })) {}
   ~StreamServer();  // stop(0) if still running
   StreamServer(const StreamServer&) = delete;
   StreamServer& operator=(const StreamServer&) = delete;
