@@ -128,7 +128,7 @@ int connect_unix(const std::string& path) {
 
 // Sends `input`, shuts the write side, returns everything read until the server closes. A reset
 // after the reply (the server closed with our bytes unread) ends the reply like EOF does.
-std::string exchange(const std::string& path, const std::string& input) {
+std::string round_trip(const std::string& path, const std::string& input) {
   int s = connect_unix(path);
   REQUIRE_MESSAGE(s >= 0, "cannot connect to ", path);
   std::size_t off = 0;
@@ -197,20 +197,21 @@ TEST_CASE("greenev-kv answers a corpus of valid and hostile RESP inputs byte for
   REQUIRE_MESSAGE(wait_unix(kv_sock, kvs), "greenev-kv did not start: ", kvs.log());
 
   for (const Case& c : corpus()) {
-    CAPTURE(c.name);
+    const std::string name = c.name;
+    CAPTURE(name);
     CAPTURE(printable(c.input));
-    REQUIRE(exchange(kv_sock, "FLUSHALL\r\n") == "+OK\r\n");
-    const std::string got = exchange(kv_sock, c.input);
+    REQUIRE(round_trip(kv_sock, "FLUSHALL\r\n") == "+OK\r\n");
+    const std::string got = round_trip(kv_sock, c.input);
     CHECK_MESSAGE(got == c.expected, "greenev-kv: ", printable(got), "\nexpected:   ", printable(c.expected));
     if (c.in_redis) {
-      REQUIRE(exchange(redis_sock, "FLUSHALL\r\n") == "+OK\r\n");
-      const std::string theirs = exchange(redis_sock, c.input);
+      REQUIRE(round_trip(redis_sock, "FLUSHALL\r\n") == "+OK\r\n");
+      const std::string theirs = round_trip(redis_sock, c.input);
       CHECK_MESSAGE(theirs == c.expected, "redis-server: ", printable(theirs), "\nexpected:     ", printable(c.expected));
     }
   }
 
   // Still serving, and it stops cleanly (exit status 0) on SIGTERM.
-  CHECK(exchange(kv_sock, "SET after hostile\r\nGET after\r\n") == "+OK\r\n$7\r\nhostile\r\n");
+  CHECK(round_trip(kv_sock, "SET after hostile\r\nGET after\r\n") == "+OK\r\n$7\r\nhostile\r\n");
   ::kill(kvs.pid(), SIGTERM);
   int st = -1;
   for (auto deadline = ti::Clock::now() + 10s; ti::Clock::now() < deadline; ::usleep(10000)) {

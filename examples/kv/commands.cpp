@@ -31,7 +31,9 @@ struct Command {
 };
 
 Outcome ping(Keyspace&, Args& a, std::string& out) {
-  if (a.size() == 1)
+  if (a.size() > 2)
+    reply_error(out, "ERR wrong number of arguments for 'ping' command");
+  else if (a.size() == 1)
     reply_simple(out, "PONG");
   else
     reply_bulk(out, a[1]);
