@@ -20,7 +20,7 @@ smoke_cleanup() {
   for p in "${SMOKE_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   for p in "${SMOKE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   wait "$SMOKE_WATCHDOG" 2>/dev/null || true
-  rm -rf "$SMOKE_TMP"
+  [[ -n "${SMOKE_KEEP:-}" ]] || rm -rf "$SMOKE_TMP"  # SMOKE_KEEP=1: keep the logs
   exit "$rc"
 }
 trap smoke_cleanup EXIT
