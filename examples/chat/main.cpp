@@ -16,10 +16,9 @@
 // brokers); size --outbox for the bursts you expect. Rejected: writing to each recipient from
 // the sender's fiber (one slow reader stalls the room) and unbounded outboxes (one stalled reader
 // grows the server's memory without limit).
-#include <greenev/greenev.hpp>
-#include <greenev/server.hpp>
+#include "example_common.hpp"
 
-#include <CLI/CLI.hpp>
+#include <greenev/greenev.hpp>
 
 #include <sys/socket.h>
 
@@ -134,13 +133,9 @@ void write_loop(Client& me) {
 }
 
 struct Config {
-  std::vector<std::string> listen;
   std::size_t outbox = 128;
   std::size_t max_line = 4096;
-  std::size_t max_connections = 10000;
   int sndbuf = 64 * 1024;
-  double idle_timeout_s = 0;
-  double grace_s = 5;
 };
 
 // Runs one client's commands and lines; false when the session should end (/quit).
@@ -223,48 +218,32 @@ void serve(greenev::Connection& conn, Room& room, const Config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Config cfg;
   CLI::App app{"greenev-chat: a line-based chat room; every line goes to everyone else.\n"
                "Try: nc 127.0.0.1 7000 (in two terminals)"};
-  app.add_option("--listen,-l", cfg.listen,
-                 "address to serve, repeatable: host:port, [v6]:port, unix:/path, fd:N "
-                 "(default: the LISTEN_FDS sockets when set, else 127.0.0.1:7000)");
+  greenev::examples::ServerFlags flags;
+  flags.grace_s = 5;
+  greenev::examples::add_server_flags(app, flags, "127.0.0.1:7000");
+  Config cfg;
   app.add_option("--outbox", cfg.outbox, "messages queued per client before it counts as stalled and is dropped")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--max-line", cfg.max_line, "longest line in bytes")->capture_default_str()
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-line", cfg.max_line, "longest line in bytes")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--sndbuf", cfg.sndbuf, "socket send buffer per client in bytes (0: the kernel's autotuning)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--max-connections", cfg.max_connections, "clients at once")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--idle-timeout", cfg.idle_timeout_s, "drop a client silent this many seconds (0: never)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--grace", cfg.grace_s, "seconds a stop waits for clients to be told")->capture_default_str()
+      ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
-  if (cfg.listen.empty() && std::getenv("LISTEN_FDS") == nullptr) cfg.listen.push_back("127.0.0.1:7000");
 
-  Room room;
-  greenev::ServerOptions opts;
-  opts.listen = cfg.listen;
-  opts.max_connections = cfg.max_connections;
-  opts.idle_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.idle_timeout_s * 1000));
-  opts.grace = std::chrono::milliseconds(static_cast<long long>(cfg.grace_s * 1000));
-  opts.stop_on_signals = true;
-  opts.name = "chat";
-  greenev::StreamServer server(opts, [&](greenev::Connection& c) { serve(c, room, cfg); });
-  try {
+  return greenev::examples::guarded_main("greenev-chat", [&] {
+    Room room;
+    greenev::StreamServer server(greenev::examples::server_options(flags, "greenev-chat"),
+                                 [&](greenev::Connection& c) { serve(c, room, cfg); });
     server.start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "greenev-chat: %s\n", e.what());
-    return 1;
-  }
-  for (const std::string& a : server.addresses()) std::printf("greenev-chat: listening on %s\n", a.c_str());
-  std::fflush(stdout);
-  server.serve_forever();
-  const greenev::ServerCounters n = server.counters();
-  std::fprintf(stderr, "greenev-chat: stopped after %llu clients, %llu lines (%llu cut off)\n",
-               static_cast<unsigned long long>(n.accepted), static_cast<unsigned long long>(n.requests),
-               static_cast<unsigned long long>(n.cut_off_at_stop));
-  return 0;
+    greenev::examples::announce(server, "greenev-chat");
+    server.serve_forever();
+    const greenev::ServerCounters n = server.counters();
+    std::fprintf(stderr, "greenev-chat: stopped after %llu clients, %llu lines (%llu cut off)\n",
+                 static_cast<unsigned long long>(n.accepted), static_cast<unsigned long long>(n.requests),
+                 static_cast<unsigned long long>(n.cut_off_at_stop));
+    return 0;
+  });
 }

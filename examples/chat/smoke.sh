@@ -6,7 +6,7 @@
 # the room keeps working; SIGTERM stops the server (exit status 0) after telling the clients.
 #   smoke.sh path/to/greenev-chat
 CHAT=${1:?usage: smoke.sh path/to/greenev-chat}
-source "$(dirname "$0")/../smoke_lib.sh"
+source "$(dirname "$0")/../common/smoke_apps.sh"
 command -v socat >/dev/null || smoke_fail "socat not found (scripts/setup.sh installs it)"
 
 "$CHAT" --help | grep -q -- '--outbox' || smoke_fail "--help does not describe --outbox"

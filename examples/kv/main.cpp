@@ -15,10 +15,9 @@
 #include "commands.hpp"
 #include "resp.hpp"
 
-#include <greenev/greenev.hpp>
-#include <greenev/server.hpp>
+#include "example_common.hpp"
 
-#include <CLI/CLI.hpp>
+#include <greenev/greenev.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -29,14 +28,6 @@
 #include <vector>
 
 namespace {
-
-struct Config {
-  std::vector<std::string> listen;
-  std::size_t max_connections = 10000;
-  std::size_t max_bulk = 512u << 20;
-  double idle_timeout_s = 0;
-  double grace_s = 10;
-};
 
 // Writes all of out (the server's write() loops over short writes); false if the peer is gone.
 bool flush(greenev::Connection& c, std::string& out) {
@@ -126,57 +117,36 @@ void serve(greenev::Connection& c, kv::Keyspace& ks, const kv::RespLimits& limit
 }  // namespace
 
 int main(int argc, char** argv) {
-  Config cfg;
   CLI::App app{"greenev-kv: a Redis-protocol (RESP2) key-value server; one fiber per connection.\n"
                "Try: redis-cli -p 6380 set k v; redis-benchmark -p 6380 -t set,get -q"};
-  app.add_option("--listen,-l", cfg.listen,
-                 "address to serve, repeatable: host:port, [v6]:port, unix:/path, fd:N "
-                 "(default: the LISTEN_FDS sockets when set, else 127.0.0.1:6380)");
-  app.add_option("--max-connections", cfg.max_connections, "connections served at once")->capture_default_str()
+  greenev::examples::ServerFlags flags;
+  greenev::examples::add_server_flags(app, flags, "127.0.0.1:6380");
+  kv::RespLimits limits;
+  app.add_option("--max-bulk", limits.max_bulk, "largest argument in bytes (redis: proto-max-bulk-len)")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--max-bulk", cfg.max_bulk, "largest argument in bytes (proto-max-bulk-len)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--idle-timeout", cfg.idle_timeout_s, "close a connection idle this many seconds (0: never)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--grace", cfg.grace_s, "seconds a stop waits for requests in hand")->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
-  if (cfg.listen.empty() && std::getenv("LISTEN_FDS") == nullptr) cfg.listen.push_back("127.0.0.1:6380");
-
-  kv::Keyspace ks;
-  kv::RespLimits limits;
-  limits.max_bulk = cfg.max_bulk;
-
-  greenev::ServerOptions opts;
-  opts.listen = cfg.listen;
-  opts.max_connections = cfg.max_connections;
-  opts.idle_timeout = std::chrono::milliseconds(static_cast<long long>(cfg.idle_timeout_s * 1000));
-  opts.grace = std::chrono::milliseconds(static_cast<long long>(cfg.grace_s * 1000));
-  opts.stop_on_signals = true;
-  opts.name = "kv";
-  greenev::StreamServer server(opts, [&](greenev::Connection& c) { serve(c, ks, limits); });
-  try {
+  return greenev::examples::guarded_main("greenev-kv", [&] {
+    kv::Keyspace ks;
+    greenev::StreamServer server(greenev::examples::server_options(flags, "greenev-kv"),
+                                 [&](greenev::Connection& c) { serve(c, ks, limits); });
     server.start();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "greenev-kv: %s\n", e.what());
-    return 1;
-  }
-  for (const std::string& a : server.addresses()) std::printf("greenev-kv: listening on %s\n", a.c_str());
-  std::fflush(stdout);
+    greenev::examples::announce(server, "greenev-kv");
 
-  // Reclaims the memory of expired keys nobody reads again (readers never see them anyway).
-  auto sweeper = greenev::spawn(greenev::SpawnOptions{"kv:expire"}, [&] {
-    for (;;) {
-      greenev::sleep(std::chrono::milliseconds(100));
-      ks.sweep();
-    }
+    // Reclaims the memory of expired keys nobody reads again (readers never see them anyway).
+    auto sweeper = greenev::spawn(greenev::SpawnOptions{"greenev-kv:expire"}, [&] {
+      for (;;) {
+        greenev::sleep(std::chrono::milliseconds(100));
+        ks.sweep();
+      }
+    });
+    server.serve_forever();
+    sweeper.kill();
+    const greenev::ServerCounters n = server.counters();
+    std::fprintf(stderr, "greenev-kv: stopped after %llu connections, %llu requests (%llu cut off)\n",
+                 static_cast<unsigned long long>(n.accepted), static_cast<unsigned long long>(n.requests),
+                 static_cast<unsigned long long>(n.cut_off_at_stop));
+    return 0;
   });
-  server.serve_forever();
-  sweeper.kill();
-  const greenev::ServerCounters n = server.counters();
-  std::fprintf(stderr, "greenev-kv: stopped after %llu connections, %llu requests (%llu cut off)\n",
-               static_cast<unsigned long long>(n.accepted), static_cast<unsigned long long>(n.requests),
-               static_cast<unsigned long long>(n.cut_off_at_stop));
-  return 0;
 }

@@ -5,7 +5,7 @@
 # serving, --help, and a graceful stop on SIGINT with exit status 0.
 #   smoke.sh path/to/greenev-kv
 KV=${1:?usage: smoke.sh path/to/greenev-kv}
-source "$(dirname "$0")/../smoke_lib.sh"
+source "$(dirname "$0")/../common/smoke_apps.sh"
 for tool in redis-cli redis-benchmark nc; do
   command -v "$tool" >/dev/null || smoke_fail "$tool not found (scripts/setup.sh installs redis-tools, netcat-openbsd)"
 done

@@ -11,6 +11,7 @@
 #include <greenev/patches.hpp>
 #include <greenev/pool.hpp>
 #include <greenev/queue.hpp>
+#include <greenev/server.hpp>
 #include <greenev/signal.hpp>
 #include <greenev/this_fiber.hpp>
 #include <greenev/threadpool.hpp>

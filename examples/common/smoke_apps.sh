@@ -1,9 +1,10 @@
-# examples/smoke_lib.sh — what the example smoke tests (examples/*/smoke.sh) share: a temp dir,
-# servers started in the background whose bound address is read from their "listening on" line,
-# a watchdog that bounds the whole script, and cleanup of every process started, on every exit
-# path (success, failure, the watchdog, ctest's own timeout signal).
+# examples/common/smoke_apps.sh — for smoke tests that start several servers and clients (kv, chat,
+# proxy, crawl): a temp dir, servers started in the background whose bound addresses are read
+# from their "listening on A, B" line, a watchdog that bounds the whole script, and cleanup of
+# every process started, on every exit path (success, failure, the watchdog, ctest's timeout
+# signal). smoke_lib.sh beside it is the one-server version greenev-echo uses.
 #
-#   source "$(dirname "$0")/../smoke_lib.sh"
+#   source "$(dirname "$0")/../common/smoke_apps.sh"
 #   smoke_start kv greenev-kv --listen 127.0.0.1:0     # sets kv_PID, kv_ADDR (first address)
 #   smoke_stop kv INT                                  # graceful stop; fails unless exit status 0
 set -euo pipefail
@@ -52,8 +53,8 @@ smoke_fail() {
 smoke_ok() { echo "ok: $*"; }
 
 # smoke_start NAME CMD...: starts CMD in the background (stdout NAME.out, stderr NAME.err) and
-# waits until it prints "listening on ADDR". Sets NAME_PID and NAME_ADDR (the first address);
-# every address is in NAME_ADDRS (one per line).
+# waits until it prints "listening on ADDR[, ADDR...]". Sets NAME_PID and NAME_ADDR (the first
+# address); every address is in NAME_ADDRS (one per line).
 smoke_start() {
   local name=$1
   shift
@@ -64,8 +65,10 @@ smoke_start() {
   local i
   for ((i = 0; i < 200; i++)); do
     if grep -q 'listening on ' "$SMOKE_TMP/$name.out" 2>/dev/null; then
-      printf -v "${name}_ADDRS" '%s' "$(sed -n 's/.*listening on //p' "$SMOKE_TMP/$name.out")"
-      printf -v "${name}_ADDR" '%s' "$(sed -n 's/.*listening on //p' "$SMOKE_TMP/$name.out" | head -n1)"
+      local addrs
+      addrs=$(sed -n 's/.*listening on //p' "$SMOKE_TMP/$name.out" | head -n1 | sed 's/, /\n/g')
+      printf -v "${name}_ADDRS" '%s' "$addrs"
+      printf -v "${name}_ADDR" '%s' "$(head -n1 <<<"$addrs")"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || smoke_fail "$name exited at start"
