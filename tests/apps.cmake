@@ -7,3 +7,16 @@ if(TARGET greenev_kv_core)
   target_compile_definitions(kv_corpus_test PRIVATE GREENEV_KV_BIN="$<TARGET_FILE:greenev-kv>")
   add_dependencies(kv_corpus_test greenev-kv)
 endif()
+
+# Smoke tests of greenev-proxy and greenev-crawl: registered here, after every example folder,
+# because they drive other examples (greenev-echo, greenev-kv, greenev-http when it exists).
+if(TARGET greenev-proxy AND TARGET greenev-echo AND TARGET greenev-kv)
+  set(_http_bin "")
+  if(TARGET greenev-http)
+    set(_http_bin $<TARGET_FILE:greenev-http>)
+  endif()
+  add_test(NAME example_greenev-proxy_smoke
+           COMMAND bash ${PROJECT_SOURCE_DIR}/examples/proxy/smoke.sh $<TARGET_FILE:greenev-proxy>
+                   $<TARGET_FILE:greenev-echo> $<TARGET_FILE:greenev-kv> ${_http_bin})
+  set_tests_properties(example_greenev-proxy_smoke PROPERTIES TIMEOUT 120 LABELS example)
+endif()
