@@ -39,7 +39,7 @@ void add_server_flags(CLI::App& app, ServerFlags& f, const std::string& default_
       ->check(CLI::NonNegativeNumber);
   if (with_request_timeout)
     app.add_option("--request-timeout", f.request_timeout_s,
-                   "seconds a client has to send a whole request head (0 = no limit)")
+                   "seconds a client has to send a whole request, from its first byte (0 = no limit)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
 }

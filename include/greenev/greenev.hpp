@@ -5,6 +5,7 @@
 #include <greenev/event.hpp>
 #include <greenev/fiber.hpp>
 #include <greenev/fiber_local.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/hub.hpp>
 #include <greenev/io.hpp>
 #include <greenev/lock.hpp>

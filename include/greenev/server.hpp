@@ -74,6 +74,8 @@ class GREENEV_API Connection {
   // the whole-request deadline (request_timeout).
   void set_idle(bool idle) noexcept;
   bool idle() const noexcept { return idle_; }
+  // A new request begins without an idle period in between (pipelining): restarts its deadline.
+  void begin_request() noexcept;
 
   // ::read bounded by the current deadline (idle or request); -1/ETIMEDOUT when it passes. Plain
   // ::read/::write on fd() work as well (through the patches), without the server's deadlines.

@@ -29,6 +29,11 @@ void Connection::set_idle(bool idle) noexcept {
   if (idle && core_->state == detail::ServerCore::State::stopping) core_->shut_idle(*this);
 }
 
+void Connection::begin_request() noexcept {
+  idle_ = false;
+  phase_start_ = detail::now_ns();
+}
+
 detail::Deadline Connection::read_deadline_ns() const noexcept {
   const detail::Deadline span = idle_ ? core_->idle_ns : core_->request_ns;
   if (span == 0) return detail::kForever;
