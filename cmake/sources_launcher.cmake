@@ -6,6 +6,7 @@ list(APPEND GREENEV_SOURCES
   runtime/launcher/system.cpp
   runtime/launcher/master.cpp
   runtime/launcher/master_ops.cpp
+  runtime/launcher/master_metrics.cpp
   runtime/launcher/exec_spawn.cpp
   runtime/launcher/control_client.cpp
 )

@@ -309,3 +309,26 @@ TEST_CASE("a program that is not there is reported before anything starts") {
   CHECK(*code != 0);
   CHECK(l.log().find("cannot execute /nonexistent/prog") != std::string::npos);
 }
+
+TEST_CASE("--metrics serves the workers' summed counters in the Prometheus format") {
+  Launch l({"-w", "2", "-b", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--heartbeat-timeout", "2", "--", test::worker_path()});
+  int port = l.port();
+  REQUIRE(port > 0);
+  auto log = l.log();
+  auto p = log.find("metrics on http://");
+  REQUIRE(p != std::string::npos);
+  std::string murl = log.substr(p + 11, log.find('\n', p) - p - 11);
+  for (int i = 0; i < 7; ++i) test::curl(url(port));
+  long total = 0;
+  std::string body;
+  for (int i = 0; i < 100 && total < 7; ++i, test::nap(0.1)) {
+    body = test::curl(murl).out;
+    auto q = body.find("\ngreenev_requests_total ");
+    total = q == std::string::npos ? 0 : std::atol(body.c_str() + q + 24);
+  }
+  INFO(body);
+  CHECK(total == 7);
+  CHECK(body.find("# TYPE greenev_requests_total counter") != std::string::npos);
+  CHECK(body.find("greenev_launcher_workers 2") != std::string::npos);
+  CHECK(Launch::count(body, "greenev_worker_requests{index=") == 2);
+}

@@ -60,6 +60,7 @@ Master::~Master() {
     ::close(control_fd_);
     ::unlink(opts_.control.c_str());
   }
+  if (metrics_fd_ >= 0) ::close(metrics_fd_);
 }
 
 void Master::setup() {
@@ -76,6 +77,11 @@ void Master::setup() {
     have_creds_ = true;
   }
   if (!opts_.pid_file.empty()) pid_file_.acquire(opts_.pid_file);
+  if (!opts_.metrics.empty()) {
+    Listener m = open_listener(opts_.metrics, false, 64);
+    metrics_fd_ = m.fd;
+    metrics_name_ = m.name;
+  }
   if (!opts_.control.empty()) {
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
@@ -204,6 +210,7 @@ void Master::on_exit(const std::shared_ptr<Worker>& w) {
   w->state = WorkerState::exited;
   w->gone.set();
   const double up = seconds_since(w->started);
+  retired_requests_ += w->stats.requests;
   const std::string how = describe_exit(*w);
 
   auto it = std::find(retiring_.begin(), retiring_.end(), w);
@@ -339,6 +346,10 @@ int Master::run() {
   for (auto& s : slots_) start_slot(*s);
   go("ticker", [this] { ticker(); });
   if (control_fd_ >= 0) go("control", [this] { serve_control(); });
+  if (metrics_fd_ >= 0) {
+    mlog("metrics on http://%s/metrics", metrics_name_.c_str());
+    go("metrics", [this] { serve_metrics(); });
+  }
   go("ready", [this] {
     for (auto& s : slots_)
       while (!stopping_ && !(s->current && s->current->booted.is_set())) sleep(std::chrono::milliseconds(20));

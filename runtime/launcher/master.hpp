@@ -18,6 +18,7 @@
 #include <greenev/event.hpp>
 #include <greenev/launcher.hpp>
 #include <greenev/pool.hpp>
+#include <greenev/timeout.hpp>
 
 #include "launcher/heartbeat.hpp"
 #include "launcher/sockets.hpp"
@@ -118,6 +119,8 @@ class Master {
   void fatal(std::string why);
   std::string status_text() const;
   void serve_control();
+  void serve_metrics();
+  std::string metrics_text() const;
   void update_status();
   std::vector<std::shared_ptr<Worker>> all_workers() const;
   // Runs f as a named fiber of the master; an escaping exception is logged. Killed at exit.
@@ -142,6 +145,9 @@ class Master {
   Notifier notify_;
   PidFile pid_file_;
   int control_fd_ = -1;
+  int metrics_fd_ = -1;
+  std::string metrics_name_;
+  std::uint64_t retired_requests_ = 0;  // requests of workers that have exited
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::shared_ptr<Worker>> retiring_;  // no longer a slot's current
   Clock::time_point started_;
