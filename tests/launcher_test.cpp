@@ -92,13 +92,26 @@ TEST_CASE("SIGHUP during a wrk run: zero socket errors, zero non-2xx, all worker
 }
 
 TEST_CASE("SIGTERM lets slow in-flight requests complete") {
-  Launch l({"-w", "1", "-b", "127.0.0.1:0", "--", test::worker_path()});
+  auto c = ctl("slow");
+  Launch l({"-w", "1", "-b", "127.0.0.1:0", "-c", c, "--heartbeat-timeout", "2", "--", test::worker_path()});
   int port = l.port();
   REQUIRE(port > 0);
   std::vector<test::CmdResult> rs(3);
   std::vector<std::thread> ts;
-  for (auto& r : rs) ts.emplace_back([&r, port] { r = test::curl(url(port, "/slow?ms=1500")); });
-  test::nap(0.5);
+  for (auto& r : rs) ts.emplace_back([&r, port] { r = test::curl(url(port, "/slow?ms=3000")); });
+  // In flight = accepted by the worker (its heartbeat reports 3 connections), not just queued.
+  bool in_flight = false;
+  for (int i = 0; i < 100 && !in_flight; ++i, test::nap(0.05)) {
+    auto st = test::sh(test::launcher_path() + " status -c " + c).out;
+    auto row = st.find("\n0 ");
+    int idx, pid, restarts, conns = 0;
+    char state[32];
+    double up;
+    if (row != std::string::npos)
+      std::sscanf(st.c_str() + row + 1, "%d %d %31s %lf %d %d", &idx, &pid, state, &up, &restarts, &conns);
+    in_flight = conns == 3;
+  }
+  CHECK(in_flight);
   l.signal(SIGTERM);
   for (auto& t : ts) t.join();
   for (auto& r : rs) CHECK(r.out.find("worker 0") == 0);

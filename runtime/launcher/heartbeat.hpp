@@ -11,6 +11,7 @@
 // never pick up a stale number). Rejected: a text protocol over a stream socket (framing and
 // partial reads in a signal handler) and a shared-memory counter (no way to learn *which* fiber).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace greenev::detail {
@@ -39,5 +40,10 @@ static_assert(sizeof(HbMsg) == 480, "HbMsg is a fixed wire format between master
 // Starts the responder on the calling thread's hub for `fd` (the library's forked workers call
 // this directly; exec'd workers get it from the hub-created hook). Idempotent per process.
 void heartbeat_start(int fd) noexcept;
+
+// Listening sockets inherited from a launcher share one open file description with the sibling
+// workers, one of which may already have forced O_NONBLOCK on it: records them as blocking for
+// this process's user code (the real fds stay non-blocking). Call on the worker's hub thread.
+void adopt_blocking_listeners(const int* fds, std::size_t n) noexcept;
 
 }  // namespace greenev::detail

@@ -186,13 +186,10 @@ void adopt_inherited_listeners() noexcept {
   const char* fds_s = std::getenv("LISTEN_FDS");
   if (!std::getenv("GREENEV_WORKER_INDEX") || !pid_s || !fds_s || std::atol(pid_s) != ::getpid()) return;
   const long n = std::atol(fds_s);
-  for (int fd = 3; fd < 3 + n && fd < 1024 + 3; ++fd) {
-    char b;
-    ssize_t r = ::recv(fd, &b, 0, MSG_DONTWAIT | MSG_PEEK);  // learns the fd; fails on a listener
-    (void)r;
-    int fl = ::fcntl(fd, F_GETFL);
-    if (fl >= 0) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-  }
+  int fds[1024];
+  std::size_t k = 0;
+  for (int fd = 3; fd < 3 + n && k < 1024; ++fd) fds[k++] = fd;
+  adopt_blocking_listeners(fds, k);
 }
 
 void on_hub_created(Hub& hub) noexcept {
@@ -218,6 +215,19 @@ void on_hub_created(Hub& hub) noexcept {
 }();
 
 }  // namespace
+
+void adopt_blocking_listeners(const int* fds, std::size_t n) noexcept {
+  const int saved = errno;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int fd = fds[i];
+    char b;
+    ssize_t r = ::recv(fd, &b, 0, MSG_DONTWAIT | MSG_PEEK);  // learns the fd; fails on a listener
+    (void)r;
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  errno = saved;
+}
 
 void heartbeat_start(int fd) noexcept {
   const pid_t me = ::getpid();

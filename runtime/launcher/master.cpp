@@ -128,6 +128,7 @@ void Master::spawn_worker(Slot& s) {
     sv[0] = sv[1] = -1;
   }
   req.heartbeat_fd = sv[1];
+  req.heartbeat_master_fd = sv[0];
   auto w = std::make_shared<Worker>();
   w->index = s.index;
   w->hb = sv[0];
@@ -313,6 +314,29 @@ void Master::stop(bool graceful) {
   done_.set();
 }
 
+void Master::drop_in_child(const SpawnRequest& req) {
+  signals_.clear();
+  auto keep = [&req](int fd) {
+    return fd == req.heartbeat_fd || std::find(req.fds.begin(), req.fds.end(), fd) != req.fds.end();
+  };
+  auto drop = [&keep](int& fd) {
+    if (fd >= 0 && !keep(fd)) ::close(fd);
+    fd = -1;
+  };
+  for (auto& l : listeners_) drop(l.fd);
+  for (auto& s : slots_) {
+    for (int& fd : s->own_fds) drop(fd);
+    if (s->current) drop(s->current->pidfd), drop(s->current->hb);
+  }
+  for (auto& w : retiring_) drop(w->pidfd), drop(w->hb);
+  int m = req.heartbeat_master_fd;
+  drop(m);
+  drop(control_fd_);
+  drop(metrics_fd_);
+  listeners_.clear();
+  ::unsetenv("NOTIFY_SOCKET");
+}
+
 int Master::run() {
   started_ = Clock::now();
   try {
@@ -328,15 +352,17 @@ int Master::run() {
        ::getpid() == 1 ? " (as PID 1: reaping orphans)" : "");
 
   // Each signal's work runs in a master fiber (killed at exit), not in the handler's own fiber.
-  SignalHandler term(SIGTERM, [this] { go("stop", [this] { stop(true); }); });
-  SignalHandler intr(SIGINT, [this] { go("stop", [this] { stop(true); }); });
-  SignalHandler quit(SIGQUIT, [this] { go("stop", [this] { stop(false); }); });
-  SignalHandler hup(SIGHUP, [this] { go("reload", [this] { reload(); }); });
-  SignalHandler ttin(SIGTTIN, [this] { go("ttin", [this] { add_worker(); }); });
-  SignalHandler ttou(SIGTTOU, [this] { go("ttou", [this] { remove_worker(); }); });
-  SignalHandler usr1(SIGUSR1, [this] { go("reopen", [this] { reopen_logs(); }); });
-  std::unique_ptr<SignalHandler> chld;
-  if (::getpid() == 1) chld = std::make_unique<SignalHandler>(SIGCHLD, [this] { go("reap", [this] { reap_orphans(); }); });
+  auto on = [this](int sig, const char* name, auto fn) {
+    signals_.push_back(std::make_unique<SignalHandler>(sig, [this, name, fn] { go(name, fn); }));
+  };
+  on(SIGTERM, "stop", [this] { stop(true); });
+  on(SIGINT, "stop", [this] { stop(true); });
+  on(SIGQUIT, "stop", [this] { stop(false); });
+  on(SIGHUP, "reload", [this] { reload(); });
+  on(SIGTTIN, "ttin", [this] { add_worker(); });
+  on(SIGTTOU, "ttou", [this] { remove_worker(); });
+  on(SIGUSR1, "reopen", [this] { reopen_logs(); });
+  if (::getpid() == 1) on(SIGCHLD, "reap", [this] { reap_orphans(); });
   std::signal(SIGPIPE, SIG_IGN);
 
   for (int i = 0; i < opts_.workers; ++i) {
@@ -365,6 +391,7 @@ int Master::run() {
     exit_status_ = 1;
   }
   fibers_.kill();
+  signals_.clear();
   pid_file_.release();
   mlog("stopped%s%s", fatal_reason_.empty() ? "" : ": ", fatal_reason_.c_str());
   return exit_status_;

@@ -18,6 +18,7 @@
 #include <greenev/event.hpp>
 #include <greenev/launcher.hpp>
 #include <greenev/pool.hpp>
+#include <greenev/signal.hpp>
 #include <greenev/timeout.hpp>
 
 #include "launcher/heartbeat.hpp"
@@ -41,6 +42,7 @@ struct SpawnRequest {
   std::vector<int> fds;             // listening sockets, in order (to become 3, 4, ...)
   std::vector<std::string> names;   // LISTEN_FDNAMES
   int heartbeat_fd = -1;            // the worker's end of the socketpair
+  int heartbeat_master_fd = -1;     // the master's end (a forked child closes it)
   int cpu = -1;                     // pin to this CPU (-1: no pinning)
   const Credentials* creds = nullptr;  // drop to these (null: keep)
 };
@@ -98,6 +100,9 @@ class Master {
   ~Master();
   // Runs until stopped; returns the exit status. Call on a thread with no other greenev work.
   int run();
+  // In a forked worker (launch()): closes every fd and stops every watcher that is the master's,
+  // keeping req's sockets. The master's fibers are already gone (fork keeps only the caller).
+  void drop_in_child(const SpawnRequest& req);
 
  private:
   void setup();
@@ -156,6 +161,7 @@ class Master {
   int exit_status_ = 0;
   std::string fatal_reason_;
   Event done_;
+  std::vector<std::unique_ptr<SignalHandler>> signals_;
   Group fibers_;
   std::uint32_t seq_ = 0;
   std::uint64_t reloads_ = 0;
