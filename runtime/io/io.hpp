@@ -100,6 +100,9 @@ FdInfo* fd_info_if(int fd) noexcept;
 FdKind io_prepare(int fd, FdInfo* fi) noexcept;
 // A descriptor number was (re)created by socket/accept/pipe/open...: forget what we knew.
 void fd_reset(int fd) noexcept;
+// fd was just created O_NONBLOCK by greenev itself (StreamServer's accept4): a cooperative socket
+// whose user view is blocking, known without the fstat/fcntl of io_prepare.
+void fd_adopt_nonblocking_socket(int fd) noexcept;
 // newfd now shares oldfd's open file description (dup family).
 void fd_copy(int newfd, int oldfd) noexcept;
 // Before the real close(fd) (or dup2 over it): wakes this hub's waiters on fd with EBADF, stops
