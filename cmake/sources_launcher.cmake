@@ -9,6 +9,7 @@ list(APPEND GREENEV_SOURCES
   runtime/launcher/master_metrics.cpp
   runtime/launcher/exec_spawn.cpp
   runtime/launcher/control_client.cpp
+  runtime/launcher/launch.cpp
 )
 
 # The CLI links the static library: it uses the master's internal classes (hidden in the .so)

@@ -345,3 +345,75 @@ TEST_CASE("--metrics serves the workers' summed counters in the Prometheus forma
   CHECK(body.find("greenev_launcher_workers 2") != std::string::npos);
   CHECK(Launch::count(body, "greenev_worker_requests{index=") == 2);
 }
+
+TEST_CASE("launch(): forked workers serve, a killed one is replaced, SIGHUP reloads and SIGTERM exits 0") {
+  auto c = ctl("lib");
+  std::string lib = std::string(GREENEV_PROGS_DIR) + "/launch_lib";
+  Launch l({"127.0.0.1:0", "2"}, {"LL_CONTROL=" + c}, {}, lib);
+  int port = l.port();
+  REQUIRE_MESSAGE(port > 0, l.log());
+  auto r = test::curl(url(port));
+  CHECK(r.out.find("lib worker ") == 0);
+  auto tasks = test::sh("ls /proc/" + std::to_string(l.pid()) + "/task | wc -l");
+  CHECK(std::atoi(tasks.out.c_str()) == 1);
+  auto pids = test::worker_pids(c);
+  REQUIRE(pids.size() == 2);
+  ::kill(pids[0], SIGKILL);
+  CHECK(l.wait_log("killed by signal 9", 10));
+  CHECK(l.wait_log(": started", 10, 3));
+  for (int i = 0; i < 5; ++i) CHECK(test::curl(url(port)).out.find("lib worker ") == 0);
+  test::CmdResult res;
+  auto wrk = std::thread([&] { res = test::sh("wrk -t1 -c8 -d3s " + url(port) + " 2>&1"); });
+  test::nap(0.8);
+  l.signal(SIGHUP);
+  wrk.join();
+  INFO(res.out);
+  INFO(l.log());
+  CHECK(res.out.find("Socket errors") == std::string::npos);
+  CHECK(res.out.find("Non-2xx") == std::string::npos);
+  CHECK(l.wait_log("reload 1 done", 10));
+  // Counters come from StreamServer through the heartbeat.
+  auto st = test::sh(test::launcher_path() + " status -c " + c).out;
+  CHECK(st.find("running") != std::string::npos);
+  l.signal(SIGTERM);
+  CHECK(l.wait_exit(30) == std::optional<int>(0));
+  CHECK(::access(c.c_str(), F_OK) != 0);
+}
+
+#ifdef GREENEV_HTTP
+TEST_CASE("greenev-http under greenev-launch: SIGHUP twice during wrk, zero socket errors and non-2xx") {
+  auto c = ctl("http");
+  Launch l({"-w", "2", "-b", "127.0.0.1:0", "-c", c, "--boot-time", "0.3", "--", GREENEV_HTTP});
+  int port = l.port();
+  REQUIRE_MESSAGE(port > 0, l.log());
+  CHECK(test::curl(url(port)).out == "Hello, world!\n");
+  test::CmdResult res;
+  auto wrk = std::thread([&] { res = test::sh("wrk -t2 -c16 -d5s " + url(port) + " 2>&1"); });
+  test::nap(1.0);
+  l.signal(SIGHUP);
+  CHECK(l.wait_log("reload 1 done", 10));
+  l.signal(SIGHUP);
+  wrk.join();
+  INFO(res.out);
+  INFO(l.log());
+  CHECK(res.out.find("requests in") != std::string::npos);
+  CHECK(res.out.find("Socket errors") == std::string::npos);
+  CHECK(res.out.find("Non-2xx") == std::string::npos);
+  CHECK(l.wait_log("reload 2 done", 10));
+  // StreamServer's counters reach the status through the heartbeat.
+  long served = 0;
+  for (int i = 0; i < 40 && served == 0; ++i, test::nap(0.1)) {
+    test::curl(url(port));
+    auto st = test::sh(test::launcher_path() + " status -c " + c).out;
+    auto row = st.find("\n0 ");
+    int idx, pid, restarts;
+    char state[32], conns[32];
+    double up;
+    if (row != std::string::npos)
+      std::sscanf(st.c_str() + row + 1, "%d %d %31s %lf %d %31s %ld", &idx, &pid, state, &up, &restarts, conns, &served);
+  }
+  CHECK(served > 0);
+  l.signal(SIGTERM);
+  CHECK(l.wait_exit(30) == std::optional<int>(0));
+}
+#endif

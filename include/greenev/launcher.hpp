@@ -57,7 +57,7 @@ struct WorkerContext {
   std::vector<std::string> names;   // one per fd (systemd FileDescriptorName, else the address)
   Event* stopping = nullptr;        // set on SIGTERM/SIGINT: stop accepting, finish, return
   // "fd:N" for each socket: ready for ServerOptions::listen.
-  std::vector<std::string> listen_specs() const;
+  GREENEV_API std::vector<std::string> listen_specs() const;
 };
 
 // Runs the master in the calling process until it stops; returns its exit status (0 after a

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
 
   if (!command.empty()) {
     std::string reply, error;
-    if (greenev::detail::control_request(control_path, command, reply, error) != 0) {
+    if (greenev::detail::launcher::control_request(control_path, command, reply, error) != 0) {
       std::fprintf(stderr, "greenev-launch %s: %s\n", command.c_str(), error.c_str());
       return 1;
     }
@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
   o.backoff_min = ms(bmin);
   o.backoff_max = ms(bmax);
   try {
-    auto spawner = std::make_unique<greenev::detail::ExecSpawner>(program);
-    greenev::detail::Master master(o, std::move(spawner));
+    auto spawner = std::make_unique<greenev::detail::launcher::ExecSpawner>(program);
+    greenev::detail::launcher::Master master(o, std::move(spawner));
     return master.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "greenev-launch: %s\n", e.what());

@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 int control_request(const std::string& path, const std::string& command, std::string& reply, std::string& error) {
   patches::Disable real_calls;
@@ -46,4 +46,4 @@ int control_request(const std::string& path, const std::string& command, std::st
   return 0;
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -2,7 +2,7 @@
 #pragma once
 #include <string>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 // Sends `command` ("status", "reload", "stop") and reads the whole reply. 0, or -1 with error set.
 int control_request(const std::string& path, const std::string& command, std::string& reply, std::string& error);
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -30,7 +30,7 @@
 
 extern char** environ;
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 namespace {
 
@@ -171,4 +171,4 @@ std::string ExecSpawner::what() const {
   return s;
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 class ExecSpawner final : public Spawner {
  public:
@@ -19,4 +19,4 @@ class ExecSpawner final : public Spawner {
   std::vector<std::string> argv_;
 };
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

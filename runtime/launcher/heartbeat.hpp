@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 enum class HbType : std::uint32_t {
   ping = 1,          // master -> worker
@@ -46,4 +46,4 @@ void heartbeat_start(int fd) noexcept;
 // this process's user code (the real fds stay non-blocking). Call on the worker's hub thread.
 void adopt_blocking_listeners(const int* fds, std::size_t n) noexcept;
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

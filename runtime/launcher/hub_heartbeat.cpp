@@ -38,7 +38,7 @@ std::atomic<std::uint64_t> g_requests{0};
 void worker_note_connection(int delta) noexcept { g_connections.fetch_add(delta, std::memory_order_relaxed); }
 void worker_note_request() noexcept { g_requests.fetch_add(1, std::memory_order_relaxed); }
 
-namespace detail {
+namespace detail::launcher {
 namespace {
 
 struct Responder {
@@ -256,5 +256,5 @@ void heartbeat_start(int fd) noexcept {
   (void)s;
 }
 
-}  // namespace detail
+}  // namespace detail::launcher
 }  // namespace greenev

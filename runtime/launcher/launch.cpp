@@ -36,7 +36,7 @@ std::vector<std::string> WorkerContext::listen_specs() const {
   return out;
 }
 
-namespace detail {
+namespace detail::launcher {
 namespace {
 
 class ForkSpawner final : public Spawner {
@@ -108,15 +108,15 @@ class ForkSpawner final : public Spawner {
 };
 
 }  // namespace
-}  // namespace detail
+}  // namespace detail::launcher
 
 int launch(const LaunchOptions& opts, std::function<int(WorkerContext&)> worker) {
   if (!worker) throw std::invalid_argument("greenev::launch: no worker function");
-  detail::Master* self = nullptr;
-  auto spawner = std::make_unique<detail::ForkSpawner>(std::move(worker), [&self](const detail::SpawnRequest& req) {
+  detail::launcher::Master* self = nullptr;
+  auto spawner = std::make_unique<detail::launcher::ForkSpawner>(std::move(worker), [&self](const detail::launcher::SpawnRequest& req) {
     self->drop_in_child(req);
   });
-  detail::Master master(opts, std::move(spawner));
+  detail::launcher::Master master(opts, std::move(spawner));
   self = &master;
   return master.run();
 }

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 namespace {
 
@@ -397,4 +397,4 @@ int Master::run() {
   return exit_status_;
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

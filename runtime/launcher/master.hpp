@@ -32,7 +32,7 @@
 #include <sys/types.h>
 #include <vector>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 using Clock = std::chrono::steady_clock;
 
@@ -167,4 +167,4 @@ class Master {
   std::uint64_t reloads_ = 0;
 };
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 std::string Master::metrics_text() const {
   std::string out;
@@ -100,4 +100,4 @@ void Master::serve_metrics() {
   }
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

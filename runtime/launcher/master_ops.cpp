@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 namespace {
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -325,4 +325,4 @@ void Master::serve_control() {
   }
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -20,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 namespace {
 
@@ -203,4 +203,4 @@ std::string describe_socket(int fd) {
   return "fd:" + std::to_string(fd);
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <vector>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 struct Listener {
   std::string spec;        // as given ("127.0.0.1:0"), or "systemd:<name>"
@@ -40,4 +40,4 @@ std::string describe_socket(int fd);
 // Splits "host:port" / "[v6]:port"; throws on a malformed spec.
 void split_host_port(const std::string& spec, std::string& host, std::string& port);
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

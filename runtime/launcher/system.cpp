@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 std::vector<int> allowed_cpus() {
   std::vector<int> out;
@@ -209,4 +209,4 @@ int log_reopen() {
   return fd;
 }
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

@@ -12,7 +12,7 @@
 #include <sys/types.h>
 #include <vector>
 
-namespace greenev::detail {
+namespace greenev::detail::launcher {
 
 // The CPUs sched_getaffinity allows, in order.
 std::vector<int> allowed_cpus();
@@ -62,4 +62,4 @@ void log_set_tag(const std::string& tag);
 void log_open_file(const std::string& path);
 int log_reopen();
 
-}  // namespace greenev::detail
+}  // namespace greenev::detail::launcher

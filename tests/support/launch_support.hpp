@@ -48,13 +48,15 @@ inline CmdResult sh(const std::string& cmd) {
 class Launch {
  public:
   // prefix: commands the launcher runs under ("taskset", "-c", "0"); env: extra "K=V".
-  Launch(std::vector<std::string> args, std::vector<std::string> env = {}, std::vector<std::string> prefix = {}) {
+  // program: what to run instead of greenev-launch (a program that calls greenev::launch()).
+  Launch(std::vector<std::string> args, std::vector<std::string> env = {}, std::vector<std::string> prefix = {},
+         std::string program = launcher_path()) {
     char tmpl[] = "/tmp/greenev-launch-test-XXXXXX";
     int fd = ::mkstemp(tmpl);
     REQUIRE(fd >= 0);
     log_path_ = tmpl;
     std::vector<std::string> all = prefix;
-    all.push_back(launcher_path());
+    all.push_back(program);
     for (auto& a : args) all.push_back(a);
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
