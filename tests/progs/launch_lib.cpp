@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   return greenev::launch(o, [](greenev::WorkerContext& w) {
     greenev::ServerOptions so;
     so.listen = w.listen_specs();
+    so.idle_drain = std::chrono::seconds(2);  // reloads must not reset keep-alive clients
     greenev::StreamServer srv(so, [&w](greenev::Connection& c) {
       char buf[4096];
       std::string in;
