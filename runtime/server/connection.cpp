@@ -12,6 +12,8 @@
 #include "core/hub.hpp"
 #include "io/io.hpp"
 
+#include <greenev/launcher.hpp>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -26,7 +28,7 @@ bool Connection::stopping() const noexcept { return core_->state != detail::Serv
 void Connection::set_idle(bool idle) noexcept {
   if (idle != idle_) phase_start_ = detail::now_ns();
   idle_ = idle;
-  if (idle && core_->state == detail::ServerCore::State::stopping) core_->shut_idle(*this);
+  if (idle && core_->state == detail::ServerCore::State::stopping && !core_->draining_idle) core_->shut_idle(*this);
 }
 
 void Connection::begin_request() noexcept {
@@ -105,7 +107,10 @@ ssize_t Connection::write(const void* buf, std::size_t n) noexcept {
   return static_cast<ssize_t>(done);
 }
 
-void Connection::count_request() noexcept { ++core_->ctr.requests; }
+void Connection::count_request() noexcept {
+  ++core_->ctr.requests;
+  worker_note_request();  // the launcher's per-worker status (launcher.hpp)
+}
 
 }  // namespace greenev
 
