@@ -37,8 +37,8 @@ extern "C" {
 extern const char greenev_patch_anchor_socket, greenev_patch_anchor_unistd, greenev_patch_anchor_poll,
     greenev_patch_anchor_select, greenev_patch_anchor_epoll, greenev_patch_anchor_time,
     greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify, greenev_patch_anchor_netdb,
-    greenev_patch_anchor_file, greenev_patch_anchor_process, greenev_patch_anchor_pthread,
-    greenev_patch_anchor_signal;
+    greenev_patch_anchor_file, greenev_patch_anchor_process, greenev_patch_anchor_stdio,
+    greenev_patch_anchor_pthread, greenev_patch_anchor_signal;
 }
 
 namespace greenev::detail {
@@ -47,8 +47,8 @@ namespace greenev::detail {
     &greenev_patch_anchor_socket, &greenev_patch_anchor_unistd, &greenev_patch_anchor_poll,
     &greenev_patch_anchor_select, &greenev_patch_anchor_epoll,  &greenev_patch_anchor_time,
     &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify, &greenev_patch_anchor_netdb,
-    &greenev_patch_anchor_file,   &greenev_patch_anchor_process, &greenev_patch_anchor_pthread,
-    &greenev_patch_anchor_signal,
+    &greenev_patch_anchor_file,   &greenev_patch_anchor_process, &greenev_patch_anchor_stdio,
+    &greenev_patch_anchor_pthread, &greenev_patch_anchor_signal,
 };
 
 static_assert(kIoRead == EV_READ && kIoWrite == EV_WRITE, "greenev io events mirror libev's");
