@@ -190,9 +190,13 @@ FdState fd_reset(int fd) noexcept {
 }
 
 void fd_copy(int newfd, int oldfd) noexcept {
-  FdInfo* o;
-  const FdState os = fd_state(oldfd, o);  // learn the original first: the copy must not re-learn
-  FdInfo* n = fd_info(newfd);             // flags greenev itself set on the shared description
+  // Learn the original first, so the copy never re-learns O_NONBLOCK greenev itself set on the
+  // shared description. Not for copies to or from 0-2 (dup2(pipe, 0) before exec): those stay
+  // unknown and become `shared`, their flags untouched.
+  FdInfo* o = fd_info_if(oldfd);
+  FdState os = o ? o->load() : FdState{};
+  if (!os.ready() && newfd > 2 && oldfd > 2) os = fd_state(oldfd, o);
+  FdInfo* n = fd_info(newfd);
   if (!n) return;
   if (!o || !os.ready()) {
     fd_reset(newfd);

@@ -78,9 +78,18 @@ struct IoSlot {
   bool handed[2] = {false, false};  // woken by readiness (counted in Watch::handoff)
 };
 
+// Closes seen on the hub's own thread while fibers wait on the fd: handed to the loop through a
+// lock-free ring and an ev_async, because close() may run in a signal handler that interrupted
+// the scheduler or libev itself (both async-signal-safe: atomics and ev_async_send only).
+constexpr int kCloseRing = 64;
+
 struct IoHub {
+  ev_async closed;          // first: the callback casts back
+  Hub* hub = nullptr;
   std::vector<Watch*> fds;  // indexed by fd; grows on demand
   unsigned slot = 0;        // index in the hub registry (its bit: slot % 64)
+  std::atomic<std::uint64_t> ring[kCloseRing] = {};  // (fd + 1) << 32 | generation; 0 = free
+  std::atomic<bool> overflow{false};                 // ring full: check every watcher
 };
 
 namespace {
@@ -190,9 +199,16 @@ void on_io(struct ev_loop* loop, ev_io* iow, int revents) noexcept {
   apply(w);
 }
 
+void close_watch(Watch* w) noexcept;
+void on_closed(struct ev_loop* loop, ev_async* a, int) noexcept;
+
 IoHub& io_of(Hub& h) {
   if (!h.io()) {
     auto io = std::make_unique<IoHub>();
+    io->hub = &h;
+    ev_async_init(&io->closed, &on_closed);
+    ev_async_start(h.loop(), &io->closed);
+    ev_unref(h.loop());  // never keeps the loop alive by itself
     std::lock_guard lk(g_reg_mu);
     std::size_t i = 0;
     while (i < g_reg.size() && g_reg[i]) ++i;
@@ -358,6 +374,36 @@ void closed_elsewhere(int fd, std::uint32_t gen) noexcept {
   if (w && static_cast<std::int32_t>(w->gen - gen) <= 0 && (w->armed || has_waiters(w))) close_watch(w);
 }
 
+// The loop side of the ring (a libev callback, on the hub fiber).
+void on_closed(struct ev_loop*, ev_async* a, int) noexcept {
+  IoHub* io = reinterpret_cast<IoHub*>(a);
+  for (auto& slot : io->ring)
+    if (const std::uint64_t v = slot.exchange(0))
+      closed_elsewhere(static_cast<int>(v >> 32) - 1, static_cast<std::uint32_t>(v));
+  if (io->overflow.exchange(false)) {
+    for (std::size_t fd = 0; fd < io->fds.size(); ++fd) {
+      Watch* w = io->fds[fd];
+      FdInfo* fi = w && has_waiters(w) ? fd_info_if(static_cast<int>(fd)) : nullptr;
+      if (fi && fi->load().gen() != w->gen) close_watch(w);
+    }
+  }
+}
+
+// Async-signal-safe: queue (fd, gen) for this thread's own hub.
+void post_closed_here(IoHub* io, int fd, std::uint32_t gen) noexcept {
+  const std::uint64_t v = (static_cast<std::uint64_t>(fd) + 1) << 32 | gen;
+  bool queued = false;
+  for (auto& slot : io->ring) {
+    std::uint64_t expect = 0;
+    if (slot.compare_exchange_strong(expect, v)) {
+      queued = true;
+      break;
+    }
+  }
+  if (!queued) io->overflow.store(true);
+  ev_async_send(io->hub->loop(), &io->closed);
+}
+
 void post_closed(const std::shared_ptr<Inbox>& in, int fd, std::uint32_t gen) noexcept {
   try {
     std::lock_guard lk(in->mu);
@@ -376,7 +422,10 @@ void io_before_close(int fd) noexcept {
   const FdState old = fd_reset(fd);
   const std::uint64_t bits = fi->hubs.exchange(0);
   Hub* h = Hub::current_or_null();
-  if (Watch* w = watch_if(h, fd)) close_watch(w);
+  // This thread's hub: waiters are woken from the loop (this may be a signal handler); an armed
+  // watcher without waiters needs nothing now (the kernel dropped the registration with the file;
+  // the generation makes the next wait re-add it).
+  if (Watch* w = watch_if(h, fd); w && has_waiters(w)) post_closed_here(h->io(), fd, old.gen());
   const Inbox* own = h ? h->inbox().get() : nullptr;
   if (bits == 0 || (h && h->io() && bits == bit_of(h->io()->slot))) return;
   std::shared_ptr<Inbox> targets[8];
@@ -408,6 +457,8 @@ void io_hub_destroy(Hub* h) noexcept {
     std::lock_guard lk(g_reg_mu);
     g_reg[io->slot].reset();
   }
+  ev_ref(h->loop());
+  ev_async_stop(h->loop(), &io->closed);
   delete io;
   h->io() = nullptr;
 }
