@@ -389,14 +389,16 @@ void open_reuse() {
 }
 
 void prepare_race() {
-  constexpr int kRounds = 1000;
+  constexpr int kRounds = 600;
   std::atomic<int> round{-1};
   std::atomic<int> done{0};
   std::atomic<int> fd{-1};
   auto worker = [&] {
     (void)greenev::hub_stats();  // this thread's hub: patched calls cooperate here
     for (int r = 0; r < kRounds; ++r) {
-      while (round.load(std::memory_order_acquire) != r) sched_yield();
+      // Spin (both start within the same instant), yielding now and then so the main thread runs.
+      for (int spins = 0; round.load(std::memory_order_acquire) != r;)
+        if (++spins % 4096 == 0) sched_yield();
       char c;
       recv(fd.load(), &c, 1, MSG_DONTWAIT);  // prepares the fd
       done.fetch_add(1);
