@@ -189,6 +189,28 @@ FdState fd_reset(int fd) noexcept {
   }
 }
 
+void fd_adopt_nonblocking_socket(int fd) noexcept {
+  if (fd <= 2) {  // 0-2 are `shared`: learned like any other
+    fd_reset(fd);
+    return;
+  }
+  FdInfo* fi = fd_info(fd);
+  if (!fi) return;
+  std::uint64_t w = fi->state.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t gen = FdState{w}.gen() + 1;
+    const FdState p = FdState::make(FdKind::preparing, gen);
+    if (!fi->state.compare_exchange_weak(w, p.w, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    fi->rcvtimeo.store(0, std::memory_order_relaxed);
+    fi->sndtimeo.store(0, std::memory_order_relaxed);
+    fi->desc.store(new_desc(), std::memory_order_relaxed);
+    std::uint64_t expect = p.w;
+    fi->state.compare_exchange_strong(
+        expect, FdState::make(FdKind::socket, gen, false, true, SockType::stream).w, std::memory_order_acq_rel);
+    return;
+  }
+}
+
 void fd_copy(int newfd, int oldfd) noexcept {
   // Learn the original first, so the copy never re-learns O_NONBLOCK greenev itself set on the
   // shared description. Not for copies to or from 0-2 (dup2(pipe, 0) before exec): those stay

@@ -92,6 +92,10 @@ inline FdState fd_state(int fd, FdInfo*& fi) noexcept {
 // A descriptor number was (re)created by a patched call: forget what we knew (-> unknown(g+1)).
 // Returns the previous state.
 FdState fd_reset(int fd) noexcept;
+// fd was just created O_NONBLOCK by greenev itself (StreamServer's accept4 on its own listener): a
+// cooperative stream socket whose user view is blocking, known without io_prepare's syscalls. Its
+// timeouts are taken as none (the listener is greenev's and carries none).
+void fd_adopt_nonblocking_socket(int fd) noexcept;
 // newfd now shares oldfd's open file description (dup family).
 void fd_copy(int newfd, int oldfd) noexcept;
 // The user set (on) or cleared O_NONBLOCK through fd; applies to every number known to share its

@@ -15,7 +15,9 @@
 // waiters are woken with EBADF and the watcher is re-set, so libev re-adds the fd to epoll
 // (EPOLL_CTL_ADD; libev treats EEXIST as "still registered"). close() seen on any thread resets the
 // entry and reaches every hub holding a watcher for it: its own hub directly, the others through
-// their inbox (the entry's `hubs` bits say which), with the generation that was closed.
+// their inbox (the entry's `hubs` bits say which), with the generation that was closed. On its
+// own thread the watcher is stopped at once and the waiters are woken from the loop (a lock-free
+// ring + ev_async: close() may run in a signal handler).
 // Residual: a number closed AND re-created behind greenev's back (raw syscalls on both sides)
 // keeps its generation, so a lingering registration may be stale; any patched creation resets it.
 // Watch states (armed = what libev watches, want = what we want it to watch):
@@ -45,7 +47,7 @@ extern "C" {
 extern const char greenev_patch_anchor_socket, greenev_patch_anchor_unistd, greenev_patch_anchor_poll,
     greenev_patch_anchor_select, greenev_patch_anchor_epoll, greenev_patch_anchor_time,
     greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify, greenev_patch_anchor_netdb,
-    greenev_patch_anchor_file;
+    greenev_patch_anchor_file, greenev_patch_anchor_process;
 }
 
 namespace greenev::detail {
@@ -54,7 +56,7 @@ namespace greenev::detail {
     &greenev_patch_anchor_socket, &greenev_patch_anchor_unistd, &greenev_patch_anchor_poll,
     &greenev_patch_anchor_select, &greenev_patch_anchor_epoll,  &greenev_patch_anchor_time,
     &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify, &greenev_patch_anchor_netdb,
-    &greenev_patch_anchor_file,
+    &greenev_patch_anchor_file,   &greenev_patch_anchor_process,
 };
 
 static_assert(kIoRead == EV_READ && kIoWrite == EV_WRITE, "greenev io events mirror libev's");
@@ -422,10 +424,18 @@ void io_before_close(int fd) noexcept {
   const FdState old = fd_reset(fd);
   const std::uint64_t bits = fi->hubs.exchange(0);
   Hub* h = Hub::current_or_null();
-  // This thread's hub: waiters are woken from the loop (this may be a signal handler); an armed
-  // watcher without waiters needs nothing now (the kernel dropped the registration with the file;
-  // the generation makes the next wait re-add it).
-  if (Watch* w = watch_if(h, fd); w && has_waiters(w)) post_closed_here(h->io(), fd, old.gen());
+  // This thread's hub: the watcher stops now, before the real close (libev must never reach
+  // epoll_ctl with the closed number through a pending change: it asserts on EBADF); the waiters
+  // are woken from the loop through the ring, because this may be a signal handler that
+  // interrupted the scheduler (waking touches the ready queue).
+  if (Watch* w = watch_if(h, fd)) {
+    if (w->armed) {
+      w->want = 0;
+      apply(w);
+    }
+    w->fresh = true;
+    if (has_waiters(w)) post_closed_here(h->io(), fd, old.gen());
+  }
   const Inbox* own = h ? h->inbox().get() : nullptr;
   if (bits == 0 || (h && h->io() && bits == bit_of(h->io()->slot))) return;
   std::shared_ptr<Inbox> targets[8];
@@ -461,6 +471,23 @@ void io_hub_destroy(Hub* h) noexcept {
   ev_async_stop(h->loop(), &io->closed);
   delete io;
   h->io() = nullptr;
+}
+
+void io_hub_after_fork(Hub* h) noexcept {
+  auto purge = [](WaitList& l) {
+    for (Waiter* x = l.front(); x;) {
+      Waiter* next = x->next;
+      if (x->fiber->state_ == FiberState::done) l.unlink(*x);
+      x = next;
+    }
+  };
+  for (Watch* w : h->io()->fds) {
+    if (!w) continue;
+    purge(w->readers);
+    purge(w->writers);
+    if (!has_waiters(w)) w->want = 0;
+    apply(w);
+  }
 }
 
 // ---- the public waits --------------------------------------------------------------------------------

@@ -1,0 +1,6 @@
+# Processes: fork and the after-fork registry, subprocesses, and their patches.
+list(APPEND GREENEV_SOURCES
+  runtime/core/hub_fork.cpp
+  runtime/process/fork.cpp
+  patches/process.cpp
+)
