@@ -2,5 +2,7 @@
 list(APPEND GREENEV_SOURCES
   runtime/core/hub_fork.cpp
   runtime/process/fork.cpp
+  runtime/process/child_watch.cpp
+  runtime/process/subprocess.cpp
   patches/process.cpp
 )

@@ -14,6 +14,7 @@
 #include <greenev/queue.hpp>
 #include <greenev/server.hpp>
 #include <greenev/signal.hpp>
+#include <greenev/subprocess.hpp>
 #include <greenev/this_fiber.hpp>
 #include <greenev/threadpool.hpp>
 #include <greenev/timeout.hpp>

@@ -111,6 +111,10 @@ inline Deadline deadline_in(std::int64_t ns) noexcept {
 // call's result with its errno; errno is untouched on success.
 ssize_t io_file_run(ssize_t (*call)(void*), void* ctx) noexcept;
 
+// read (off < 0: at the file position) / pread on an FdKind::file descriptor inside a fiber: a
+// page-cache hit in place through preadv2(RWF_NOWAIT), else (or for the rest) io_file_run.
+ssize_t io_file_read(int fd, void* buf, std::size_t n, off_t off) noexcept;
+
 template <class Op>
 auto io_file_call(Op& op) -> decltype(op()) {
   return static_cast<decltype(op())>(
