@@ -18,3 +18,5 @@ greenev_prog(hub_emfile progs/hub_emfile.cpp)
 add_dependencies(core_child_test stack_overflow many_fibers unjoined_exception exit_with_live_fibers
                  core_terminate static_signal_handler hub_emfile)
 greenev_test(core_limits_test core_limits_test.cpp)
+greenev_prog(fork_locks progs/fork_locks.cpp)
+add_dependencies(core_child_test fork_locks)

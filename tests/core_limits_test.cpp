@@ -245,3 +245,79 @@ TEST_CASE("a FiberLocal destructor that touches another FiberLocal: no use-after
   CHECK(g_b_gone == 1);  // the slot created during teardown was destroyed too
   test::require_hub_clean();
 }
+
+namespace {
+struct Shutdown {
+  int code;
+};
+}  // namespace
+
+TEST_CASE("kill(exception) raises the user's exception type in the fiber; join() rethrows it") {
+  bool caught_in_fiber = false;
+  auto f = greenev::spawn([&] {
+    try {
+      greenev::sleep(10s);
+    } catch (const Shutdown& s) {
+      caught_in_fiber = s.code == 3;
+      throw;
+    }
+  });
+  greenev::this_fiber::yield();
+  f.kill(Shutdown{3});
+  CHECK(caught_in_fiber);
+  CHECK(f.ready());
+  CHECK_FALSE(f.killed());
+  CHECK_THROWS_AS(f.join(), Shutdown);
+  // A fiber that handles it carries on to its own end.
+  auto g = greenev::spawn([] {
+    try {
+      greenev::sleep(10s);
+    } catch (const std::runtime_error&) {
+      return 1;
+    }
+    return 0;
+  });
+  greenev::this_fiber::yield();
+  g.kill(std::runtime_error("stop"));
+  CHECK(g.join() == 1);
+  test::require_hub_clean();
+}
+
+TEST_CASE("spawn_later runs fn after the delay; killed before it, fn never runs") {
+  auto t0 = std::chrono::steady_clock::now();
+  auto f = greenev::spawn_later(30ms, [](int x) { return x * 2; }, 21);
+  CHECK(f.join() == 42);
+  CHECK(test::ms_since(t0) >= 25);
+  bool ran = false;
+  auto g = greenev::spawn_later(1s, [&] { ran = true; });
+  greenev::this_fiber::yield();
+  g.kill();
+  CHECK_FALSE(ran);
+  test::require_hub_clean();
+}
+
+TEST_CASE("this_fiber::check_interrupt raises a pending kill or an expired Timeout at once") {
+  greenev::this_fiber::check_interrupt();  // nothing pending: returns
+  bool timed_out = false;
+  try {
+    greenev::Timeout t(1ms);
+    while (!t.expired()) {
+    }
+    greenev::this_fiber::check_interrupt();
+  } catch (const greenev::TimeoutError&) {
+    timed_out = true;
+  }
+  CHECK(timed_out);
+  bool after_kill = false;
+  auto f = greenev::spawn([&] {
+    greenev::this_fiber::yield();  // the kill is requested while it is ready, not parked
+    greenev::this_fiber::check_interrupt();
+    after_kill = true;
+  });
+  greenev::this_fiber::yield();
+  f.kill(greenev::no_wait);
+  f.wait();
+  CHECK(f.killed());
+  CHECK_FALSE(after_kill);
+  test::require_hub_clean();
+}

@@ -11,7 +11,12 @@
 //   wait(d)           waits without retrieving the outcome: true once done.
 //   kill()            raises FiberExit in the fiber and waits for it to finish; an unstarted
 //                     fiber never runs. kill(no_wait) only requests it.
+//   kill(e)           as kill(), raising the exception e (any type) in the fiber instead of
+//                     FiberExit: gevent's kill(exception=...). The fiber ends with e as its
+//                     outcome unless it catches it; join() then rethrows e.
 //   on_done(cb)       runs cb(id) right after the fiber finishes (must not block).
+//   spawn_later(d, fn) spawns a fiber that starts fn after d (killing it before then: fn never
+//                     runs).
 //
 // What throws what:
 //   spawn             std::invalid_argument for an impossible stack_size, std::bad_alloc when its
@@ -31,6 +36,7 @@
 #include <greenev/errors.hpp>
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -59,6 +65,7 @@ GREENEV_API void detach_fiber(FiberBase* f) noexcept;
 // Requests the kill and waits for f to finish, unbounded by the caller's Timeout scopes.
 GREENEV_API void kill_and_wait(FiberBase* f);
 [[noreturn]] GREENEV_API void throw_empty_handle(const char* what);
+GREENEV_API void set_kill_exception(FiberBase* f, std::exception_ptr e);
 // Checks SpawnOptions::stack_size; throws std::invalid_argument naming an impossible size.
 GREENEV_API void check_stack_request(std::size_t bytes);
 
@@ -152,6 +159,12 @@ class Fiber {
 
   void kill() { detail::kill_and_wait(checked("kill")); }
   void kill(no_wait_t) { detail::request_kill(checked("kill")); }
+  template <class E>
+    requires(!std::is_same_v<std::decay_t<E>, no_wait_t>)
+  void kill(E&& exception) {
+    detail::set_kill_exception(checked("kill"), std::make_exception_ptr(std::forward<E>(exception)));
+    detail::kill_and_wait(t_);
+  }
   void detach() noexcept {
     if (t_) detail::detach_fiber(std::exchange(t_, nullptr));
   }
@@ -192,6 +205,21 @@ auto spawn(F&& f, Args&&... args) {
   detail::FiberResult<R>* t = detail::make_task(std::forward<F>(f), std::forward<Args>(args)...);
   detail::schedule_new(t);
   return Fiber<R>(t);
+}
+
+namespace detail {
+GREENEV_API void sleep_until_ns(Deadline d);
+}
+
+// Spawns a fiber that sleeps d, then runs fn(args...) (gevent.spawn_later). Its Timeout scopes
+// and kills behave as for any fiber: killed before d, fn never runs.
+template <class Rep, class Per, class F, class... Args>
+auto spawn_later(std::chrono::duration<Rep, Per> d, F&& f, Args&&... args) {
+  const detail::Deadline at = detail::deadline_after(d);
+  return spawn([at, fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+    detail::sleep_until_ns(at);
+    return std::apply(fn, std::move(tup));
+  });
 }
 
 }  // namespace greenev

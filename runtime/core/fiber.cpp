@@ -93,6 +93,8 @@ void raise_for(WakeReason r) {
     case WakeReason::killed: {
       FiberBase* self = current_fiber();
       self->kill_pending_ = false;  // delivered once; a fiber that swallows it keeps running
+      if (self->extras_ && self->extras_->kill_with)  // kill(exception): the user's type
+        std::rethrow_exception(std::exchange(self->extras_->kill_with, nullptr));
       throw FiberExit{};
     }
     case WakeReason::scope_timeout:
@@ -140,6 +142,18 @@ void kill_and_wait(FiberBase* f) {
   self->scopes_ = scopes;
   if (killed_meanwhile) self->kill_pending_ = true;
   if (!f->done()) throw LoopExit();  // it swallowed FiberExit and waits on what nobody can set
+}
+
+void set_kill_exception(FiberBase* f, std::exception_ptr e) {
+  if (f->done()) return;
+  if (!f->extras_) f->extras_ = std::make_unique<FiberExtras>();
+  f->extras_->kill_with = std::move(e);
+}
+
+void check_interrupt() {
+  FiberBase* self = current_fiber();
+  if (self->kill_pending_) raise_for(WakeReason::killed);
+  if (self->scopes_ && scope_deadline(self) <= now_ns()) raise_scope_timeout(self);
 }
 
 void throw_empty_handle(const char* what) {

@@ -81,7 +81,27 @@ void on_libev_syserr(const char* msg) noexcept {
   std::abort();
 }
 
+// fork(): the forking thread takes its own hub's inbox mutex and the slab mutexes, so no other
+// thread holds one at the instant of the fork (the child would inherit it locked forever: its
+// first post, drain or slab stack would deadlock). Other hubs are dead in the child anyway.
+Inbox* g_fork_inbox = nullptr;  // set by prepare, on the forking thread only
+
+void before_fork() noexcept {
+  stack_fork_prepare();
+  if (Hub* h = Hub::current_or_null()) {
+    g_fork_inbox = h->inbox().get();
+    g_fork_inbox->mu.lock();
+  }
+}
+
+void after_fork_parent() noexcept {
+  if (g_fork_inbox) std::exchange(g_fork_inbox, nullptr)->mu.unlock();
+  stack_fork_parent();
+}
+
 void after_fork_child() noexcept {
+  if (g_fork_inbox) std::exchange(g_fork_inbox, nullptr)->mu.unlock();
+  stack_fork_child();
   if (Hub* h = Hub::current_or_null()) ev_loop_fork(h->loop());
 }
 
@@ -92,7 +112,7 @@ void Hub::HubFiberImpl::run() { hub_->hub_loop(); }
 Hub& Hub::create() {
   static std::once_flag atfork_once;
   std::call_once(atfork_once, [] {
-    pthread_atfork(nullptr, nullptr, &after_fork_child);
+    pthread_atfork(&before_fork, &after_fork_parent, &after_fork_child);
     g_prev_terminate = std::set_terminate(&on_terminate);
   });
   fiber_alloc_thread_init();  // its thread_local must outlive the hub (killed fibers free blocks)

@@ -15,6 +15,7 @@
 #include "core/stack.hpp"
 
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,7 @@ struct FiberExtras {
   std::string name;
   std::vector<std::function<void(std::uint64_t)>> on_done;
   std::vector<std::pair<void*, void (*)(void*)>> fls;  // indexed by FiberLocal key
+  std::exception_ptr kill_with;  // kill(exception): raised instead of FiberExit
 };
 
 // Makes this thread's control-block free lists exist before its hub (runtime/core/fiber_alloc.cpp),

@@ -364,6 +364,18 @@ void stack_remove_overflow_handler() noexcept {
   t_altstack = nullptr;
 }
 
+void stack_fork_prepare() noexcept {
+  g_slab_mu.lock();  // held across the fork: no new size class appears meanwhile
+  for (SlabFree* sf : slabs()) sf->mu.lock();
+}
+
+void stack_fork_parent() noexcept {
+  for (SlabFree* sf : slabs()) sf->mu.unlock();
+  g_slab_mu.unlock();
+}
+
+void stack_fork_child() noexcept { stack_fork_parent(); }
+
 void stack_overflow_abort(const FiberBase* f) noexcept {
   Hub* hub = Hub::current_or_null();
   const char* name = hub ? hub->name_of(f) : nullptr;

@@ -92,6 +92,11 @@ void stack_install_overflow_handler() noexcept;
 // Per-thread: unmaps that alternate stack again (the thread's hub is going away).
 void stack_remove_overflow_handler() noexcept;
 
+// fork(): take every slab mutex before, release after (parent and child alike).
+void stack_fork_prepare() noexcept;
+void stack_fork_parent() noexcept;
+void stack_fork_child() noexcept;
+
 // Reports "stack overflow in fiber ..." and aborts (canary path).
 [[noreturn]] void stack_overflow_abort(const FiberBase* f) noexcept;
 

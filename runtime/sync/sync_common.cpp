@@ -52,7 +52,7 @@ void PendingRaise::rearm_deferred(bool include_first) noexcept {
 void PendingRaise::raise() {
   raised_ = true;
   rearm_deferred(killed_);  // a kill is raised: every Timeout waits for the next suspension
-  if (killed_) throw FiberExit{};
+  if (killed_) raise_for(WakeReason::killed);  // FiberExit, or the kill(exception) type
   if (timeout_) throw TimeoutError(timeout_);
   throw LoopExit();
 }
