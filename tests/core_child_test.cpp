@@ -97,6 +97,12 @@ TEST_CASE("a static SignalHandler outliving the main thread's hub exits cleanly"
 }
 
 TEST_CASE("hub creation without free fds throws EMFILE; patched calls fall back to libc") {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime itself needs fds (its memory-readability probe opens a pipe), so UBSan
+  // misreports under EMFILE; the default build runs this case.
+  MESSAGE("skipped under ASan/UBSan");
+  return;
+#endif
   auto r = test::run_child("hub_emfile");
   CHECK_MESSAGE(r.exit_code == 0, r.out);
   CHECK(r.out.find("spawn: system_error EMFILE") != std::string::npos);
@@ -117,6 +123,10 @@ static void check_no_silent_corruption(const test::ChildResult& r, const char* f
 }
 
 TEST_CASE("a big, partly used frame on a slab stack never silently overwrites the neighbour below") {
+#if defined(__SANITIZE_ADDRESS__)
+  MESSAGE("skipped under ASan: instrumented frames lay out the big buffer differently");
+  return;
+#endif
   auto r1 = test::run_child("stack_overflow", {"jump"},
                             {"GREENEV_MAX_GUARDED_STACKS=0", "ASAN_OPTIONS=handle_segv=0:detect_leaks=0:detect_stack_use_after_return=0"});
   check_no_silent_corruption(r1, "jumper");
