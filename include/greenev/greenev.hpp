@@ -5,13 +5,17 @@
 #include <greenev/event.hpp>
 #include <greenev/fiber.hpp>
 #include <greenev/fiber_local.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/hub.hpp>
 #include <greenev/io.hpp>
+#include <greenev/launcher.hpp>
 #include <greenev/lock.hpp>
 #include <greenev/patches.hpp>
 #include <greenev/pool.hpp>
 #include <greenev/queue.hpp>
+#include <greenev/server.hpp>
 #include <greenev/signal.hpp>
+#include <greenev/subprocess.hpp>
 #include <greenev/this_fiber.hpp>
 #include <greenev/threadpool.hpp>
 #include <greenev/timeout.hpp>

@@ -6,9 +6,11 @@
 
 #include "core/context.hpp"
 #include "core/scope.hpp"
+#include "process/fork.hpp"
 
 #include <greenev/errors.hpp>
 #include <greenev/fiber.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/this_fiber.hpp>
 
 #include <ev.h>
@@ -99,25 +101,40 @@ void after_fork_parent() noexcept {
   stack_fork_parent();
 }
 
-void after_fork_child() noexcept {
+void hub_after_fork_child() noexcept {
   if (g_fork_inbox) std::exchange(g_fork_inbox, nullptr)->mu.unlock();
   stack_fork_child();
-  if (Hub* h = Hub::current_or_null()) ev_loop_fork(h->loop());
+  if (Hub* h = Hub::current_or_null()) h->after_fork_child();
 }
 
 }  // namespace
 
 void Hub::HubFiberImpl::run() { hub_->hub_loop(); }
 
+namespace {
+std::atomic<HubCreatedHook> g_created_hooks[4];
+}
+
+void add_hub_created_hook(HubCreatedHook h) noexcept {
+  for (auto& slot : g_created_hooks) {
+    HubCreatedHook expected = nullptr;
+    if (slot.compare_exchange_strong(expected, h)) return;
+  }
+  std::fprintf(stderr, "greenev: too many hub-created hooks\n");
+  std::abort();
+}
+
 Hub& Hub::create() {
   static std::once_flag atfork_once;
   std::call_once(atfork_once, [] {
-    pthread_atfork(&before_fork, &after_fork_parent, &after_fork_child);
+    add_fork_hooks_raw(fork_order::hub, &before_fork, &after_fork_parent, &hub_after_fork_child);
     g_prev_terminate = std::set_terminate(&on_terminate);
   });
   fiber_alloc_thread_init();  // its thread_local must outlive the hub (killed fibers free blocks)
   tls_hub_owner.reset(new Hub());
   tls_hub_ = tls_hub_owner.get();
+  for (auto& slot : g_created_hooks)
+    if (HubCreatedHook h = slot.load(std::memory_order_acquire)) h(*tls_hub_);
   return *tls_hub_;
 }
 
@@ -231,6 +248,7 @@ Hub::~Hub() {
     static std::vector<void*>* abandoned = new std::vector<void*>;
     for (FiberBase* f = live_head_; f; f = f->all_next_) abandoned->push_back(f);
     abandoned->push_back(loop_);  // their watchers still point into it
+    if (io_) abandoned->push_back(io_);
     tls_hub_ = nullptr;
     return;
   }
@@ -457,6 +475,7 @@ void Hub::run_current() noexcept {
     f->error_ = std::current_exception();
   }
   finish(f);
+  if (__builtin_expect(f == fork_root_, 0)) fork_root_finished(f);
   FiberBase* next = (!ready_.empty() && !poll_due()) ? pop_ready() : &hub_fiber_;
   next->state_ = FiberState::running;
   current_ = next;

@@ -28,6 +28,13 @@ namespace greenev::detail {
 
 struct IoHub;  // runtime/io/hub_io.cpp: this hub's fd watchers
 void io_hub_destroy(Hub* h) noexcept;
+// Fork child: unlinks fd waiters whose fibers did not survive the fork (runtime/io/hub_io.cpp).
+void io_hub_after_fork(Hub* h) noexcept;
+
+// Runs on the creating thread right after each hub is created, from upper layers registered at
+// static-initialisation time (the launcher's heartbeat responder). At most 4; never unregistered.
+using HubCreatedHook = void (*)(Hub&) noexcept;
+void add_hub_created_hook(HubCreatedHook h) noexcept;
 
 // Rarely used per-fiber data, allocated on first use to keep the control block small.
 struct FiberExtras {
@@ -126,6 +133,13 @@ class Hub {
   void loop_ref() noexcept;
   void loop_unref() noexcept;
 
+  // fork() child, on the forking fiber's stack (runtime/core/hub_fork.cpp): fresh loop backend,
+  // every fiber but the running one finished without running (see greenev/fork.hpp).
+  void after_fork_child() noexcept;
+  // The forking fiber finished in the child: the process ends with it. Never returns.
+  [[noreturn]] void fork_root_finished(FiberBase* f) noexcept;
+  bool is_fork_root(const FiberBase* f) const noexcept { return f == fork_root_; }
+
   HubStats stats() const noexcept;
   void dump(FILE* out) const;       // main and every live fiber
   void dump_live(FILE* out) const;  // the live fibers only (what alive_ counts)
@@ -181,6 +195,9 @@ class Hub {
   IoHub* io_ = nullptr;
   bool oom_reported_ = false;
   std::vector<std::pair<void*, void (*)(void*)>> exit_hooks_;
+  FiberBase* fork_root_ = nullptr;  // fork child: the spawned fiber that called fork(); its end ends the process
+
+  void discard_for_fork(FiberBase* f) noexcept;
 };
 
 }  // namespace greenev::detail
