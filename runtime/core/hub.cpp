@@ -52,6 +52,7 @@ Hub& Hub::create() {
   std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &after_fork_child); });
   tls_hub_owner.reset(new Hub());
   tls_hub_ = tls_hub_owner.get();
+  diag_hub_created(tls_hub_);
   return *tls_hub_;
 }
 
@@ -84,8 +85,9 @@ Hub::Hub() : current_(&main_) {
 }
 
 Hub::~Hub() {
+  diag_hub_destroyed(this);
   if (alive_ > 0) {
-    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s) that never finished:\n", alive_);
+    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s) that never finished:\n", alive_.get());
     dump(stderr);
   }
   {
@@ -139,6 +141,7 @@ void Hub::schedule_new(FiberBase* f) noexcept {
   f->id_ = g_next_id.fetch_add(1, std::memory_order_relaxed);
   f->add_ref();  // the hub's, dropped in retire()
   f->state_ = FiberState::ready;
+  ++spawned_;
   link_live(f);
   ready_.push_back(f);
 }
@@ -218,6 +221,7 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     ev_now_update(loop_);  // the loop's cached time may be stale after a long run of fibers
     const Deadline now = now_ns();
     if (deadline <= now) return scoped ? WakeReason::scope_timeout : WakeReason::timed_out;
+    self->parked_at_ = now;
     ev_timer* t = timer_of(self);
     ev_timer_init(t, reinterpret_cast<void (*)(struct ev_loop*, ev_timer*, int)>(&Hub::on_timer),
                   static_cast<double>(deadline - now) * 1e-9, 0.);
@@ -225,6 +229,8 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     ev_timer_start(loop_, t);
     self->in_timer_ = true;
     ++active_watchers_;
+  } else {
+    self->parked_at_ = last_poll_;  // to the last loop poll: a clock read per park costs too much
   }
   self->state_ = FiberState::parked;
   self->wait_reason_ = reason;
@@ -236,6 +242,7 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     --active_watchers_;
   }
   WakeReason r = self->wake_;
+  if (r == WakeReason::timed_out) diag_.timer_lag.record(now_ns() - deadline);  // loop lag
   if (r == WakeReason::timed_out && scoped) r = WakeReason::scope_timeout;
   return r;
 }
@@ -340,9 +347,12 @@ void Hub::hub_loop() noexcept {
       async_refd_ = want_ref;
     }
     const bool idle = ready_.empty();
+    const Deadline entered = now_ns();
+    diag_.enter_loop(entered);
     const int active = ev_run(loop_, idle ? EVRUN_ONCE : EVRUN_NOWAIT);
     ++iterations_;
     last_poll_ = now_ns();
+    diag_.leave_loop(entered, last_poll_);
     since_poll_ = 0;
     if (ready_.empty()) {
       // Nothing ready and nothing that could make anything ready: whoever waits, waits forever.
@@ -428,7 +438,10 @@ void request_kill(FiberBase* f) noexcept {
   f->hub_->kill(f);
 }
 
-void schedule_new(FiberBase* f) noexcept { Hub::current().schedule_new(f); }
+void schedule_new(FiberBase* f) noexcept {
+  f->spawn_site_ = __builtin_return_address(0);  // the spawn() call site, for fiber dumps
+  Hub::current().schedule_new(f);
+}
 
 void yield_now() { Hub::current().yield(); }
 
