@@ -10,8 +10,11 @@
 
 #include <greenev/diagnostics.hpp>
 #include <greenev/hub.hpp>
+#include <greenev/patches.hpp>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
@@ -38,13 +41,25 @@ void on_dump_signal(int) {
   errno = saved;
 }
 
+constinit std::atomic<int> g_dumping{0};
+
 void dump_thread(int rfd) {
   char buf[64];
   for (;;) {
     ssize_t n = ::read(rfd, buf, sizeof buf);  // no hub on this thread: the real read
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
+    g_dumping.fetch_add(1);
     dump_fibers();
+    g_dumping.fetch_sub(1);
+  }
+}
+
+// At exit, a dump in progress is still printed (bounded wait).
+void drain_at_exit() {
+  for (int i = 0; i < 1000 && g_dumping.load() > 0; ++i) {
+    patches::Disable real;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
@@ -76,6 +91,7 @@ void install_dump_signal(int sig) {
   if (g_pipe[0] < 0) {
     start_locked();
     pthread_atfork(nullptr, nullptr, &after_fork_child);
+    std::atexit(&drain_at_exit);
   }
   struct sigaction sa {};
   sa.sa_handler = &on_dump_signal;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <ostream>
+#include <type_traits>
 
 namespace greenev::detail {
 
@@ -23,6 +24,7 @@ constexpr bool bounds_match() {
   return true;
 }
 static_assert(bounds_match(), "metrics.hpp and hub_diag.hpp bucket bounds must agree");
+static_assert(std::is_trivially_copyable_v<metrics::Snapshot>, "snapshots travel between processes as bytes");
 
 // The thread pool's queue wait: many writers (the worker threads), so real atomic adds.
 struct PoolWait {

@@ -18,6 +18,7 @@
 #include <greenev/patches.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
@@ -66,6 +67,8 @@ constexpr std::pair<const char*, const char*> kCaveats[] = {
     {"fcntl", "fcntl(F_SETLKW/F_OFD_SETLKW) lock waits still block the hub"},
 };
 
+std::string canonical(const std::string& name);
+
 struct Collected {
   std::string path;
   std::set<std::string> imports;
@@ -104,12 +107,7 @@ int on_object(dl_phdr_info* info, size_t, void* data) {
   const auto* syms = dyn_ptr<const ElfW(Sym)>(info, symtab);
   const auto* strs = dyn_ptr<const char>(info, strtab);
   Collected c;
-  if (name.empty()) {
-    char buf[4096];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    name = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "(main program)";
-  }
-  c.path = name;
+  c.path = canonical(name);
   auto walk = [&](ElfW(Addr) table, std::size_t bytes) {
     if (!table) return;
     const auto* r = dyn_ptr<const ElfW(Rela)>(info, table);
@@ -127,16 +125,59 @@ int on_object(dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
+// An object's path as one spelling: the main program's "" (or argv[0]) becomes /proc/self/exe's
+// target; others are resolved through symlinks.
+std::string canonical(const std::string& name) {
+  char buf[4096];
+  if (name.empty()) {
+    ssize_t k = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return k > 0 ? std::string(buf, static_cast<std::size_t>(k)) : std::string("(main program)");
+  }
+  if (char* r = ::realpath(name.c_str(), nullptr)) {
+    std::string out(r);
+    std::free(r);
+    return out;
+  }
+  return name;
+}
+
 std::string object_of(const void* addr) {
   Dl_info dl{};
   if (!dladdr(addr, &dl) || !dl.dli_fname) return {};
-  std::string n = dl.dli_fname;
-  if (n.empty() || n.find('/') == std::string::npos) {  // the main program
-    char buf[4096];
-    ssize_t k = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (k > 0) n.assign(buf, static_cast<std::size_t>(k));
+  return canonical(dl.dli_fname);
+}
+
+bool is_sanitizer_runtime(std::string_view path) {
+  auto base = path.substr(path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1);
+  return base.starts_with("libasan") || base.starts_with("libtsan") || base.starts_with("libubsan") ||
+         base.starts_with("liblsan") || base.starts_with("libmsan");
+}
+
+// Loaded objects in search order (the main program first), as dl_iterate_phdr names them.
+int collect_name(dl_phdr_info* info, size_t, void* data) {
+  std::string n = info->dlpi_name ? info->dlpi_name : "";
+  if (n.find("linux-vdso") == std::string::npos) static_cast<std::vector<std::string>*>(data)->push_back(n);
+  return 0;
+}
+
+// The object whose definition of `name` a library's import reaches. A sanitizer runtime's
+// interceptor comes first in the search order but forwards to the next definition (RTLD_NEXT),
+// so it is looked through: the first other object that defines the symbol itself.
+std::string binding_object(const char* name, const std::vector<std::string>& order) {
+  void* p = dlsym(RTLD_DEFAULT, name);
+  if (!p) return {};
+  std::string obj = object_of(p);
+  if (!is_sanitizer_runtime(obj)) return obj;
+  for (const std::string& n : order) {
+    const std::string path = canonical(n);
+    if (is_sanitizer_runtime(path)) continue;
+    void* h = dlopen(n.empty() ? nullptr : n.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (!h) continue;
+    void* q = dlsym(h, name);  // searches h's dependencies too: keep only h's own definition
+    dlclose(h);
+    if (q && object_of(q) == path) return path;
   }
-  return n;
+  return obj;
 }
 
 bool is_libc_or_loader(std::string_view path) {
@@ -162,10 +203,12 @@ Report report() {
   }
   rep.greenev_object = object_of(reinterpret_cast<const void*>(&report));
 
+  std::vector<std::string> order;
+  dl_iterate_phdr(&collect_name, &order);
   for (const std::string& s : rep.patched_symbols) {
-    void* p = dlsym(RTLD_DEFAULT, s.c_str());
-    if (!p) continue;  // libc has no such symbol here: nothing to interpose
-    if (object_of(p) != rep.greenev_object) rep.not_winning.push_back(s);
+    const std::string where = binding_object(s.c_str(), order);
+    if (where.empty()) continue;  // nobody defines it here: nothing to interpose
+    if (where != rep.greenev_object) rep.not_winning.push_back(s);
   }
 
   std::vector<Collected> objects;

@@ -65,12 +65,16 @@ int main(int argc, char** argv) {
     unstarted.join();
     std::printf("alive after cleanup %zu\n", greenev::hub_stats().fibers_alive);
   } else if (mode == "signal") {
+    (void)greenev::diag::fiber_dump();  // the symbolizer has loaded the debug information
     greenev::Event ev;
     auto waiter = greenev::spawn([&] { wait_for_the_event(ev); });
     waiter.set_name("signal-dumped");
     greenev::this_fiber::yield();
+    const auto spawned = greenev::metrics::this_hub().fibers_spawned;
     std::raise(SIGUSR2);
-    greenev::sleep(1500ms);  // the dump thread asks this hub through its inbox: keep the loop going
+    // The dump thread asks this hub through its inbox (a posted fiber collects the stacks): keep
+    // the loop going until that fiber has run; the rest of the dump is printed before exit.
+    for (int i = 0; i < 1000 && greenev::metrics::this_hub().fibers_spawned == spawned; ++i) greenev::sleep(10ms);
     ev.set();
     waiter.join();
   } else {
