@@ -1,10 +1,19 @@
 // patches/file.cpp — regular files and block devices: the calls that cannot be polled.
 //
+// In place first (read, pread + pread64, __pread64, __pread_chk, __pread64_chk): preadv2 with
+// RWF_NOWAIT, which the kernel serves only from the page cache. Whole → done on the hub (a cached
+// 4 KiB read costs what the raw pread costs). EAGAIN (some of it is not cached) → the call runs on
+// the pool. Short (part of the range cached) → the rest is read on the pool and the whole count
+// returned, so the caller never sees a short regular-file read it would not have seen before.
+// At most 1 MiB is copied in place per call; the rest of a longer cached read goes to the pool.
+// EOPNOTSUPP (file systems without the flag: some FUSE and network file systems, old kernels) →
+// remembered for that fd until it is closed or reused (the fd table's generation) and
+// never tried again: straight to the pool. Other errors are the real call's (EISDIR, EBADF...).
 // Thread pool (inside a fiber, patching on, fd a regular file or block device — FdKind::file, found
-// by the fd table's one fstat): pread (+ pread64, __pread64, __pread_chk, __pread64_chk), pwrite
-// (+ pwrite64, __pwrite64), preadv (+ preadv64), pwritev (+ pwritev64), fsync, fdatasync; and, through
-// io_call's FdKind::file branch, read/readv/write/writev of patches/unistd.cpp. The real call runs
-// whole on a pool thread while the hub runs other fibers; result and errno are the real call's.
+// by the fd table's one fstat): what missed the cache above, and pwrite (+ pwrite64, __pwrite64),
+// preadv (+ preadv64), pwritev (+ pwritev64), fsync, fdatasync; and, through io_call's FdKind::file
+// branch, readv/write/writev of patches/unistd.cpp. The real call runs whole on a pool thread while
+// the hub runs other fibers; result and errno are the real call's.
 // The wait is Interrupt::deferred: the call reads or writes the caller's buffer, so it always
 // completes (as a disk read in the kernel's D state does); a Timeout or kill() arriving meanwhile is
 // raised at the next suspension point instead of making the call fail. A fork() while the call is
@@ -18,21 +27,23 @@
 // for milliseconds (DESIGN.md layer 6 routes files to the pool for this reason). The price is one
 // pool round trip (a queue push, a worker wake-up, an ev_async back) on every call, page-cache hits
 // included: measured at ~13 us against ~1.2 us for a cached 4 KiB pread in place (gVisor sandbox,
-// where syscalls are slow; not yet measured on bare metal). Applications whose files are hot and
-// small (config, templates, logs on a fast disk) switch it off.
-// Rejected: preadv2(RWF_NOWAIT) on the hub first (serves page-cache hits in place) — short reads it
-// may return for a partly cached range break callers that expect a regular-file read to be whole,
-// and several file systems refuse the flag; io_uring — not in the dependency set, and often
-// disabled by seccomp in containers.
+// where syscalls are slow; not yet measured on bare metal); the RWF_NOWAIT path above now serves
+// those hits in place, so the pool is paid only by reads that would have blocked.
+// Rejected: io_uring — not in the dependency set, and often disabled by seccomp in containers;
+// mincore() before each read — a second syscall and a mapping per call.
 #include "patch.hpp"
 
 #include <greenev/patches.hpp>
 #include <greenev/threadpool.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <new>
+#include <sys/uio.h>
 
 using namespace greenev::detail;
 
@@ -50,6 +61,29 @@ struct FileFns {
 };
 
 std::atomic<bool> g_file_pool{true};
+
+constinit thread_local greenev::patches::FileStats t_stats;
+
+// Descriptors whose file system refused RWF_NOWAIT, as (fd table generation + 1) per fd: a close or
+// reuse bumps the generation, which forgets the entry without any hook. Chunked like the fd table
+// (never freed or moved, lookups lock-free); fds past the last chunk just try the flag each time.
+constexpr std::size_t kInPlaceMax = std::size_t{1} << 20;
+constexpr int kNoWaitChunk = 1024;
+constexpr int kNoWaitChunks = 256;
+std::atomic<std::atomic<std::uint32_t>*> g_refused[kNoWaitChunks];
+
+std::atomic<std::uint32_t>* refused_slot(int fd, bool create) noexcept {
+  const int c = fd / kNoWaitChunk;
+  if (fd < 0 || c >= kNoWaitChunks) return nullptr;
+  std::atomic<std::uint32_t>* chunk = g_refused[c].load(std::memory_order_acquire);
+  if (!chunk && create) {
+    auto* fresh = new (std::nothrow) std::atomic<std::uint32_t>[kNoWaitChunk]();
+    if (!fresh) return nullptr;
+    if (g_refused[c].compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) chunk = fresh;
+    else delete[] fresh;
+  }
+  return chunk ? &chunk[fd % kNoWaitChunk] : nullptr;
+}
 
 FileFns resolve() noexcept {
   FileFns f;
@@ -102,6 +136,7 @@ namespace greenev::detail {
 
 ssize_t io_file_run(ssize_t (*call)(void*), void* ctx) noexcept {
   if (!g_file_pool.load(std::memory_order_relaxed)) return call(ctx);
+  ++t_stats.pool_calls;
   const int saved = errno;
   ssize_t r = -1;
   int err = 0;
@@ -119,9 +154,51 @@ ssize_t io_file_run(ssize_t (*call)(void*), void* ctx) noexcept {
   return r;
 }
 
+ssize_t io_file_read(int fd, void* buf, std::size_t n, off_t off) noexcept {
+  auto on_pool_read = [fd, off](void* b, std::size_t len, off_t at) {
+    auto op = [&] { return off < 0 ? real().read(fd, b, len) : rf().pread(fd, b, len, at); };
+    return io_file_call(op);
+  };
+  if (!g_file_pool.load(std::memory_order_relaxed) || n == 0) return on_pool_read(buf, n, off);
+  FdInfo* fi = fd_info_if(fd);
+  const std::uint32_t mark = fi ? fi->gen.load(std::memory_order_relaxed) + 1 : 0;
+  std::atomic<std::uint32_t>* slot = refused_slot(fd, false);
+  if (!(mark && slot && slot->load(std::memory_order_relaxed) == mark)) {
+    const int saved = errno;
+    // At most kInPlaceMax copied on the hub per call (a cached 256 MiB read would otherwise hold it
+    // for a 256 MiB memcpy); a longer hit continues on the pool like a partial one.
+    struct iovec v{buf, std::min(n, kInPlaceMax)};
+    const ssize_t r = preadv2(fd, &v, 1, off, RWF_NOWAIT);
+    if (r >= 0) {
+      if (static_cast<std::size_t>(r) == n || r == 0) {
+        ++t_stats.nowait_hits;
+        errno = saved;
+        return r;
+      }
+      // Part of the range is cached: the rest on the pool (a short count there is EOF).
+      ++t_stats.nowait_partial;
+      const ssize_t rest = on_pool_read(static_cast<char*>(buf) + r, n - static_cast<std::size_t>(r), off < 0 ? off : off + r);
+      errno = saved;
+      return rest > 0 ? r + rest : r;
+    }
+    if (errno == EOPNOTSUPP) {
+      ++t_stats.nowait_refused;
+      if (mark)
+        if (auto* s = refused_slot(fd, true)) s->store(mark, std::memory_order_relaxed);
+    } else if (errno == EAGAIN) {
+      ++t_stats.nowait_misses;
+    }
+    errno = saved;  // any other error: the pool's real call reports it exactly
+  }
+  return on_pool_read(buf, n, off);
+}
+
 }  // namespace greenev::detail
 
 namespace greenev::patches {
+
+FileStats file_stats() noexcept { return t_stats; }
+
 
 bool file_threadpool() noexcept { return g_file_pool.load(std::memory_order_relaxed); }
 void set_file_threadpool(bool on) noexcept { g_file_pool.store(on, std::memory_order_relaxed); }
@@ -130,7 +207,11 @@ void set_file_threadpool(bool on) noexcept { g_file_pool.store(on, std::memory_o
 
 GREENEV_PATCH ssize_t pread(int fd, void* buf, size_t n, off_t off) {
   if (!pooled(fd)) return rf().pread(fd, buf, n, off);
-  return on_pool([&] { return rf().pread(fd, buf, n, off); });
+  if (off < 0) {  // preadv2 would read at the file position: let the real call fail with EINVAL
+    errno = EINVAL;
+    return -1;
+  }
+  return io_file_read(fd, buf, n, off);
 }
 
 GREENEV_PATCH ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {

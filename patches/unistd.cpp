@@ -44,6 +44,8 @@ ssize_t pipe_writev(int fd, const struct iovec* iov, int cnt) {
 GREENEV_PATCH ssize_t read(int fd, void* buf, size_t n) {
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kRead, [&] { return real().read(fd, buf, n); });
+  FdInfo* fi;
+  if (fd_kind(fd, fi) == FdKind::file) return io_file_read(fd, buf, n, -1);  // page-cache hits in place
   return io_call(*h, fd, kRead, false, "io_read", [&] { return real().read(fd, buf, n); });
 }
 

@@ -6,6 +6,7 @@
 #include <greenev/event.hpp>
 #include <greenev/fiber.hpp>
 #include <greenev/fiber_local.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/hub.hpp>
 #include <greenev/io.hpp>
 #include <greenev/lock.hpp>
@@ -13,7 +14,9 @@
 #include <greenev/patches.hpp>
 #include <greenev/pool.hpp>
 #include <greenev/queue.hpp>
+#include <greenev/server.hpp>
 #include <greenev/signal.hpp>
+#include <greenev/subprocess.hpp>
 #include <greenev/this_fiber.hpp>
 #include <greenev/threadpool.hpp>
 #include <greenev/timeout.hpp>

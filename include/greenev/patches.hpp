@@ -30,6 +30,20 @@ GREENEV_API void set_enabled(bool on) noexcept;
 GREENEV_API bool file_threadpool() noexcept;
 GREENEV_API void set_file_threadpool(bool on) noexcept;
 
+// read() and pread() on a regular file first try preadv2(RWF_NOWAIT) on the hub: page-cache hits
+// are served in place (no pool round trip); EAGAIN (not cached) goes to the pool, a short read
+// fetches the rest on the pool (the caller still sees one whole read), and a file system that
+// refuses the flag (EOPNOTSUPP) is remembered per descriptor and goes straight to the pool.
+// Counters of the calling thread, for tests and diagnostics:
+struct FileStats {
+  unsigned long long nowait_hits = 0;      // served whole in place
+  unsigned long long nowait_partial = 0;   // in place in part, the rest on the pool
+  unsigned long long nowait_misses = 0;    // EAGAIN: on the pool
+  unsigned long long nowait_refused = 0;   // EOPNOTSUPP seen (then remembered for the fd)
+  unsigned long long pool_calls = 0;       // file calls that ran on the thread pool
+};
+GREENEV_API FileStats file_stats() noexcept;
+
 class GREENEV_API Disable {
  public:
   Disable() noexcept;

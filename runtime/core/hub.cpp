@@ -6,9 +6,11 @@
 
 #include "core/context.hpp"
 #include "core/scope.hpp"
+#include "process/fork.hpp"
 
 #include <greenev/errors.hpp>
 #include <greenev/fiber.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/this_fiber.hpp>
 
 #include <ev.h>
@@ -39,8 +41,8 @@ constexpr std::uint32_t kMaxRunNext = 256;
 
 ev_timer* timer_of(FiberBase* f) noexcept { return reinterpret_cast<ev_timer*>(f->timer_); }
 
-void after_fork_child() noexcept {
-  if (Hub* h = Hub::current_or_null()) ev_loop_fork(h->loop());
+void hub_after_fork_child() noexcept {
+  if (Hub* h = Hub::current_or_null()) h->after_fork_child();
 }
 
 }  // namespace
@@ -49,7 +51,7 @@ void Hub::HubFiberImpl::run() { hub_->hub_loop(); }
 
 Hub& Hub::create() {
   static std::once_flag atfork_once;
-  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, &after_fork_child); });
+  std::call_once(atfork_once, [] { add_fork_hooks_raw(fork_order::hub, nullptr, nullptr, &hub_after_fork_child); });
   tls_hub_owner.reset(new Hub());
   tls_hub_ = tls_hub_owner.get();
   diag_hub_created(tls_hub_);
@@ -102,6 +104,7 @@ Hub::~Hub() {
     static std::vector<void*>* abandoned = new std::vector<void*>;
     for (FiberBase* f = live_head_; f; f = f->all_next_) abandoned->push_back(f);
     abandoned->push_back(loop_);  // their watchers still point into it
+    if (io_) abandoned->push_back(io_);
     tls_hub_ = nullptr;
     return;
   }
@@ -323,6 +326,7 @@ void Hub::run_current() noexcept {
     f->error_ = std::current_exception();
   }
   finish(f);
+  if (__builtin_expect(f == fork_root_, 0)) fork_root_finished(f);
   FiberBase* next = (!ready_.empty() && !poll_due()) ? pop_ready() : &hub_fiber_;
   next->state_ = FiberState::running;
   current_ = next;

@@ -28,6 +28,8 @@ namespace greenev::detail {
 
 struct IoHub;  // runtime/io/hub_io.cpp: this hub's fd watchers
 void io_hub_destroy(Hub* h) noexcept;
+// Fork child: unlinks fd waiters whose fibers did not survive the fork (runtime/io/hub_io.cpp).
+void io_hub_after_fork(Hub* h) noexcept;
 
 // Rarely used per-fiber data, allocated on first use to keep the control block small.
 struct FiberExtras {
@@ -118,6 +120,13 @@ class Hub {
   void loop_ref() noexcept;
   void loop_unref() noexcept;
 
+  // fork() child, on the forking fiber's stack (runtime/core/hub_fork.cpp): fresh loop backend,
+  // every fiber but the running one finished without running (see greenev/fork.hpp).
+  void after_fork_child() noexcept;
+  // The forking fiber finished in the child: the process ends with it. Never returns.
+  [[noreturn]] void fork_root_finished(FiberBase* f) noexcept;
+  bool is_fork_root(const FiberBase* f) const noexcept { return f == fork_root_; }
+
   HubStats stats() const noexcept;
   void dump(FILE* out) const;
   // The name a fiber was given, or nullptr. Never allocates (used by the SIGSEGV handler).
@@ -173,7 +182,10 @@ class Hub {
   std::uint32_t next_streak_ = 0;  // consecutive dispatches of front-queued fibers
   Deadline last_poll_ = 0;
   IoHub* io_ = nullptr;
+  FiberBase* fork_root_ = nullptr;  // fork child: the spawned fiber that called fork(); its end ends the process
   HubDiag diag_;
+
+  void discard_for_fork(FiberBase* f) noexcept;
 };
 
 }  // namespace greenev::detail

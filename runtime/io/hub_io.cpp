@@ -36,7 +36,7 @@ extern "C" {
 extern const char greenev_patch_anchor_socket, greenev_patch_anchor_unistd, greenev_patch_anchor_poll,
     greenev_patch_anchor_select, greenev_patch_anchor_epoll, greenev_patch_anchor_time,
     greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify, greenev_patch_anchor_netdb,
-    greenev_patch_anchor_file;
+    greenev_patch_anchor_file, greenev_patch_anchor_process;
 }
 
 namespace greenev::detail {
@@ -45,7 +45,7 @@ namespace greenev::detail {
     &greenev_patch_anchor_socket, &greenev_patch_anchor_unistd, &greenev_patch_anchor_poll,
     &greenev_patch_anchor_select, &greenev_patch_anchor_epoll,  &greenev_patch_anchor_time,
     &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify, &greenev_patch_anchor_netdb,
-    &greenev_patch_anchor_file,
+    &greenev_patch_anchor_file,   &greenev_patch_anchor_process,
 };
 
 static_assert(kIoRead == EV_READ && kIoWrite == EV_WRITE, "greenev io events mirror libev's");
@@ -305,6 +305,23 @@ void io_hub_destroy(Hub* h) noexcept {
   }
   delete io;
   h->io() = nullptr;
+}
+
+void io_hub_after_fork(Hub* h) noexcept {
+  auto purge = [](WaitList& l) {
+    for (Waiter* x = l.front(); x;) {
+      Waiter* next = x->next;
+      if (x->fiber->state_ == FiberState::done) l.unlink(*x);
+      x = next;
+    }
+  };
+  for (Watch* w : h->io()->fds) {
+    if (!w) continue;
+    purge(w->readers);
+    purge(w->writers);
+    if (!has_waiters(w)) w->want = 0;
+    apply(w);
+  }
 }
 
 // ---- the public waits --------------------------------------------------------------------------------

@@ -163,6 +163,17 @@ void fd_reset(int fd) noexcept {
   fi->gen.fetch_add(1, std::memory_order_relaxed);
 }
 
+void fd_adopt_nonblocking_socket(int fd) noexcept {
+  FdInfo* fi = fd_info(fd);
+  if (!fi) return;
+  fi->user_nonblock.store(false, std::memory_order_relaxed);
+  fi->forced.store(true, std::memory_order_relaxed);
+  fi->rcvtimeo.store(0, std::memory_order_relaxed);
+  fi->sndtimeo.store(0, std::memory_order_relaxed);
+  fi->gen.fetch_add(1, std::memory_order_relaxed);
+  fi->kind.store(fd <= 2 ? FdKind::unknown : FdKind::socket, std::memory_order_release);
+}
+
 void fd_copy(int newfd, int oldfd) noexcept {
   fd_reset(newfd);
   FdInfo* o = fd_info_if(oldfd);

@@ -100,6 +100,9 @@ FdInfo* fd_info_if(int fd) noexcept;
 FdKind io_prepare(int fd, FdInfo* fi) noexcept;
 // A descriptor number was (re)created by socket/accept/pipe/open...: forget what we knew.
 void fd_reset(int fd) noexcept;
+// fd was just created O_NONBLOCK by greenev itself (StreamServer's accept4): a cooperative socket
+// whose user view is blocking, known without the fstat/fcntl of io_prepare.
+void fd_adopt_nonblocking_socket(int fd) noexcept;
 // newfd now shares oldfd's open file description (dup family).
 void fd_copy(int newfd, int oldfd) noexcept;
 // Before the real close(fd) (or dup2 over it): wakes this hub's waiters on fd with EBADF, stops
@@ -147,6 +150,10 @@ inline bool io_blocking_view(FdKind k, const FdInfo* fi) noexcept {
 // kill is raised at the next suspension point), or in place when file pooling is off. Returns the
 // call's result with its errno; errno is untouched on success.
 ssize_t io_file_run(ssize_t (*call)(void*), void* ctx) noexcept;
+
+// read (off < 0: at the file position) / pread on an FdKind::file descriptor inside a fiber: a
+// page-cache hit in place through preadv2(RWF_NOWAIT), else (or for the rest) io_file_run.
+ssize_t io_file_read(int fd, void* buf, std::size_t n, off_t off) noexcept;
 
 template <class Op>
 auto io_file_call(Op& op) -> decltype(op()) {

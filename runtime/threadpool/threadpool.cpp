@@ -6,7 +6,8 @@
 // own condvar, so a submit wakes exactly one thread. The waiting fiber parks with a LoopRef and is
 // woken through its hub's completion port (threadpool_port.hpp).
 //
-// fork(): pthread_atfork takes every pool's mutex and every worker's completion mutex (a worker
+// fork(): the after-fork registry (runtime/process/fork.hpp, order fork_order::threadpool, added at
+// load time so its lock is never taken under the pool registry's) takes every pool's mutex and every worker's completion mutex (a worker
 // holds it only while publishing a result, never while running work, so fork never waits for
 // work). The child thus sees each job either published or not, unlocks, forgets the worker threads
 // (they do not exist there) and fails the forking thread's in-flight jobs as "lost" (their fibers
@@ -20,8 +21,10 @@
 #include "core/hub.hpp"
 #include "core/scope.hpp"
 #include "threadpool/threadpool_port.hpp"
+#include "process/fork.hpp"
 
 #include <greenev/errors.hpp>
+#include <greenev/fork.hpp>
 #include <greenev/threadpool.hpp>
 
 #include <algorithm>
@@ -119,7 +122,6 @@ namespace {
 // static destruction.
 constinit std::mutex g_registry_mu;
 constinit PoolImpl* g_registry = nullptr;
-constinit bool g_atfork_installed = false;
 constinit std::atomic<PoolImpl*> g_default{nullptr};
 constinit std::atomic<ThreadPool*> g_default_handle{nullptr};
 constinit std::size_t g_default_size_request = 0;  // set_default_thread_pool_size before first use
@@ -137,12 +139,11 @@ void atfork_child() noexcept {
   g_registry_mu.unlock();
 }
 
+__attribute__((constructor(104))) void threadpool_fork_hooks() {
+  add_fork_hooks_raw(fork_order::threadpool, &atfork_prepare, &atfork_parent, &atfork_child);
+}
+
 void registry_add_locked(PoolImpl* p) {
-  if (!g_atfork_installed) {
-    if (pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child) != 0)
-      throw std::system_error(ENOMEM, std::generic_category(), "greenev: pthread_atfork");
-    g_atfork_installed = true;
-  }
   p->reg_next = g_registry;
   if (g_registry) g_registry->reg_prev = p;
   g_registry = p;

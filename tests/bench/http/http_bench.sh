@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# tests/bench/http/http_bench.sh — HTTP hello and KV benchmarks, one command:
+#
+#   tests/bench/http/http_bench.sh [BUILD_DIR] [--secs S] [--rounds R] [--conns "1 100 1000"]
+#                                  [--no-kv] [--no-http] [--idle N]
+#
+# HTTP: GET / -> "Hello, world!\n" (text/plain), keep-alive, `wrk -t1 -cC -dS --latency` at each C,
+# against greenev-http, nginx (1 worker, `return 200` with the same body), Go net/http
+# (GOMAXPROCS=1), gevent pywsgi and a raw single-threaded epoll C server (the practical limit).
+# Servers are pinned to CPU 0, wrk to CPU 1. Rounds are interleaved (every server once per round
+# and concurrency, order rotated per round); the table shows medians: req/s, p99 latency, and
+# server CPU per request = (utime+stime of the server's processes during the run) / requests.
+# KV: `redis-benchmark -t set,get -c 50 -n N -P 1` and `-P 16` against greenev-kv (if built) and
+# redis-server, both pinned to CPU 0, the client to CPU 1. --idle N: RSS per idle keep-alive
+# connection with N connections (greenev-http, Go, nginx).
+# Output: the table on stdout and in BUILD_DIR/http-bench-summary.md; raw lines in
+# BUILD_DIR/http-bench-results.txt; server logs in BUILD_DIR/http-bench-logs/.
+set -uo pipefail
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$SRC/../../.." && pwd)"
+BUILD="" SECS=5 ROUNDS=3 CONNS="1 100 1000" DO_KV=1 DO_HTTP=1 IDLE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --secs) SECS=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --conns) CONNS=$2; shift ;;
+    --no-kv) DO_KV=0 ;;
+    --no-http) DO_HTTP=0 ;;
+    --idle) IDLE=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) BUILD=$1 ;;
+  esac
+  shift
+done
+BUILD="$(cd "${BUILD:-$REPO/build}" && pwd)"
+OUT="$BUILD/http-bench"
+LOGS="$BUILD/http-bench-logs"
+RES="$BUILD/http-bench-results.txt"
+mkdir -p "$OUT" "$LOGS"
+: > "$RES"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; }
+trap cleanup EXIT
+note() { echo "NOTE $*" | tee -a "$RES" >&2; }
+TCK=$(getconf CLK_TCK)
+
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# utime+stime ticks of a process and its children (nginx's worker)
+cpu_ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat)))
+  done
+  echo $t
+}
+rss_kib() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+    [ -r /proc/$p/status ] && t=$((t + $(awk '/VmRSS/ {print $2}' /proc/$p/status)))
+  done
+  echo $t
+}
+
+# ---- build the peers ------------------------------------------------------------------------------
+GREENEV_HTTP="$BUILD/examples/greenev-http/greenev-http"
+[ -x "$GREENEV_HTTP" ] || cmake --build "$BUILD" --target greenev-http >/dev/null
+cc -O2 -o "$OUT/http_epoll" "$SRC/http_epoll.c" || note "cc failed: raw epoll peer skipped"
+if command -v go >/dev/null; then
+  (cd "$SRC" && GOCACHE="$OUT/gocache" GOPATH="$OUT/gopath" GO111MODULE=off GOFLAGS= go build -o "$OUT/http_go" main.go) \
+    || note "go build failed: Go peer skipped"
+fi
+PY=/usr/bin/python3
+$PY -c 'import gevent' 2>/dev/null || note "no gevent for $PY: gevent peer skipped"
+
+# ---- HTTP -----------------------------------------------------------------------------------------
+declare -A PORT PID
+start_http() {  # name port command...
+  local name=$1 port=$2; shift 2
+  taskset -c 0 "$@" > "$LOGS/$name.out" 2> "$LOGS/$name.err" &
+  local p=$!
+  PIDS+=("$p")
+  if ! wait_port "$port"; then note "$name did not start (see $LOGS/$name.err)"; kill -9 "$p"; return 1; fi
+  PORT[$name]=$port PID[$name]=$p
+}
+nginx_conf() {
+  mkdir -p "$OUT/nginx/logs"
+  cat > "$OUT/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+master_process on;
+error_log $OUT/nginx/logs/error.log warn;
+pid $OUT/nginx/nginx.pid;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:$1 backlog=4096;
+    location / { default_type text/plain; return 200 "Hello, world!\n"; }
+  }
+}
+CONF
+}
+
+IMPLS=()
+if [ "$DO_HTTP" = 1 ] || [ "$IDLE" -gt 0 ]; then
+  start_http greenev 18101 "$GREENEV_HTTP" --listen 127.0.0.1:18101 --max-connections 20000 && IMPLS+=(greenev)
+  nginx_conf 18102
+  start_http nginx 18102 nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" && IMPLS+=(nginx)
+  [ -x "$OUT/http_go" ] && GOMAXPROCS=1 start_http go 18103 env GOMAXPROCS=1 "$OUT/http_go" 18103 && IMPLS+=(go)
+  $PY -c 'import gevent' 2>/dev/null && start_http gevent 18104 $PY "$SRC/pywsgi_hello.py" 18104 && IMPLS+=(gevent)
+  [ -x "$OUT/http_epoll" ] && start_http raw_epoll 18105 "$OUT/http_epoll" 18105 && IMPLS+=(raw_epoll)
+  for i in "${IMPLS[@]}"; do  # warm-up (page faults, Go's GC sizing, Python's caches)
+    taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:${PORT[$i]}/" > /dev/null 2>&1
+  done
+fi
+
+run_http() {  # impl conns round
+  local i=$1 c=$2 r=$3 log="$LOGS/wrk-$1-c$2-r$3.txt"
+  local t0 t1
+  t0=$(cpu_ticks "${PID[$i]}")
+  taskset -c 1 wrk -t1 -c"$c" -d"${SECS}s" --latency "http://127.0.0.1:${PORT[$i]}/" > "$log" 2>&1
+  t1=$(cpu_ticks "${PID[$i]}")
+  local rps p99 reqs errs non2xx
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$log")
+  p99=$(awk '$1 == "99%" {print $2}' "$log")
+  reqs=$(awk '/requests in/ {print $1}' "$log")
+  errs=$(grep -c 'Socket errors' "$log")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$log")
+  echo "HTTP impl=$i conns=$c round=$r rps=${rps:-0} p99=${p99:-NA} requests=${reqs:-0} cpu_ticks=$((t1 - t0)) tck=$TCK socket_errors=$errs non2xx=${non2xx:-0}" | tee -a "$RES"
+}
+
+if [ "$DO_HTTP" = 1 ]; then
+  for r in $(seq "$ROUNDS"); do
+    for c in $CONNS; do
+      n=${#IMPLS[@]}
+      for k in $(seq 0 $((n - 1))); do run_http "${IMPLS[$(((k + r) % n))]}" "$c" "$r"; done
+    done
+  done
+fi
+
+# ---- idle connections -----------------------------------------------------------------------------
+if [ "$IDLE" -gt 0 ]; then
+  for i in greenev go nginx; do
+    [ -n "${PID[$i]:-}" ] || continue
+    before=$(rss_kib "${PID[$i]}")
+    taskset -c 1 $PY "$SRC/idle_conns.py" "${PORT[$i]}" "$IDLE" > "$LOGS/idle-$i.txt" 2>&1 &
+    holder=$!
+    PIDS+=("$holder")
+    for _ in $(seq 600); do grep -q READY "$LOGS/idle-$i.txt" && break; sleep 0.1; done
+    after=$(rss_kib "${PID[$i]}")
+    echo "IDLE impl=$i conns=$IDLE rss_before_kib=$before rss_after_kib=$after $(grep READY "$LOGS/idle-$i.txt")" | tee -a "$RES"
+    kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+    sleep 1
+  done
+fi
+
+# ---- KV -------------------------------------------------------------------------------------------
+if [ "$DO_KV" = 1 ]; then
+  KVN=${KV_REQUESTS:-300000}
+  KV_IMPLS=()
+  if command -v redis-server >/dev/null; then
+    taskset -c 0 redis-server --port 18201 --save '' --appendonly no --bind 127.0.0.1 > "$LOGS/redis.out" 2>&1 &
+    PIDS+=($!); wait_port 18201 && KV_IMPLS+=("redis:18201")
+  fi
+  KV_BIN=$(ls "$BUILD"/examples/greenev-kv/greenev-kv "$BUILD"/examples/greenev-kv 2>/dev/null | head -1)
+  if [ -n "$KV_BIN" ] && [ -x "$KV_BIN" ] && [ ! -d "$KV_BIN" ]; then
+    taskset -c 0 "$KV_BIN" --listen 127.0.0.1:18202 > "$LOGS/greenev-kv.out" 2> "$LOGS/greenev-kv.err" &
+    PIDS+=($!); wait_port 18202 && KV_IMPLS+=("greenev-kv:18202")
+  else
+    note "greenev-kv not built: KV rows for greenev skipped"
+  fi
+  for r in $(seq "$ROUNDS"); do
+    for P in 1 16; do
+      for k in "${KV_IMPLS[@]}"; do
+        name=${k%%:*} port=${k##*:}
+        taskset -c 1 redis-benchmark -p "$port" -t set,get -c 50 -n "$KVN" -P "$P" --csv > "$LOGS/kv-$name-P$P-r$r.csv" 2>&1
+        awk -F'"' -v n="$name" -v P="$P" -v r="$r" '/^"(SET|GET)"/ {printf "KV impl=%s test=%s P=%s round=%s rps=%s p99=%s\n", n, $2, P, r, $4, $14}' \
+          "$LOGS/kv-$name-P$P-r$r.csv" | tee -a "$RES"
+      done
+    done
+  done
+fi
+
+$PY "$SRC/summarize_http.py" "$RES" | tee "$BUILD/http-bench-summary.md"
