@@ -5,4 +5,5 @@ list(APPEND GREENEV_SOURCES
   runtime/process/child_watch.cpp
   runtime/process/subprocess.cpp
   patches/process.cpp
+  patches/stdio.cpp
 )

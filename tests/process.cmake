@@ -10,3 +10,5 @@ add_test(NAME subprocess_poll_test COMMAND subprocess_test)
 set_tests_properties(subprocess_poll_test PROPERTIES TIMEOUT 120 ENVIRONMENT GREENEV_PIDFD=0)
 # Cached regular-file reads on the hub (RWF_NOWAIT) in patches/file.cpp.
 greenev_test(file_nowait_test file_nowait_test.cpp)
+# stdio on cooperative fds and popen/pclose (patches/stdio.cpp).
+greenev_test(stdio_test stdio_test.cpp)

@@ -324,3 +324,18 @@ TEST_CASE("a failed start closes what it had opened; the first address stays fre
   holder.stop(1s);
   test::require_hub_clean();
 }
+
+TEST_CASE("a void(int fd, peer) handler works as gevent's handle(socket, address)") {
+  std::string seen_peer;
+  StreamServer srv({.listen = {"127.0.0.1:0"}}, [&seen_peer](int fd, const std::string& peer) {
+    seen_peer = peer;
+    char b[16];
+    const ssize_t n = ::read(fd, b, sizeof b);
+    if (n > 0) ::write(fd, b, static_cast<size_t>(n));
+  });
+  srv.start();
+  CHECK(roundtrip(srv.addresses()[0], "fd-style") == "fd-style");
+  CHECK(seen_peer.rfind("127.0.0.1:", 0) == 0);
+  srv.stop(1s);
+  test::require_hub_clean();
+}

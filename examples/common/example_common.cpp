@@ -37,6 +37,9 @@ void add_server_flags(CLI::App& app, ServerFlags& f, const std::string& default_
   app.add_option("--idle-timeout", f.idle_timeout_s, "close a connection idle this many seconds (0 = never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--idle-drain", f.idle_drain_s,
+                 "seconds idle keep-alive connections may still send one last request when stopping "
+                 "(default: 2 under greenev-launch, whose reloads must not reset clients; else 0)");
   if (with_request_timeout)
     app.add_option("--request-timeout", f.request_timeout_s,
                    "seconds a client has to send a whole request, from its first byte (0 = no limit)")
@@ -56,6 +59,7 @@ ServerOptions server_options(const ServerFlags& f, const std::string& name) {
   o.grace = ms(f.grace_s);
   o.idle_timeout = ms(f.idle_timeout_s);
   o.request_timeout = ms(f.request_timeout_s);
+  o.idle_drain = ms(f.idle_drain_s >= 0 ? f.idle_drain_s : std::getenv("GREENEV_WORKER_INDEX") ? 2.0 : 0.0);
   o.stop_on_signals = true;
   o.name = name;
   return o;

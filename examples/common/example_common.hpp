@@ -24,6 +24,7 @@ struct ServerFlags {
   double grace_s = 10;
   double idle_timeout_s = 0;
   double request_timeout_s = 0;
+  double idle_drain_s = -1;  // < 0: 2 s under greenev-launch (GREENEV_WORKER_INDEX set), else 0
 };
 
 // Adds --listen (default: default_listen), --max-connections, --grace, --idle-timeout and, when

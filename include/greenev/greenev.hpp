@@ -9,6 +9,7 @@
 #include <greenev/fork.hpp>
 #include <greenev/hub.hpp>
 #include <greenev/io.hpp>
+#include <greenev/launcher.hpp>
 #include <greenev/lock.hpp>
 #include <greenev/metrics.hpp>
 #include <greenev/patches.hpp>

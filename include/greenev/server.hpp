@@ -14,7 +14,10 @@
 // max_connections bounds the handler fibers (a Pool): when full the server stops accepting and the
 // kernel backlog holds the rest. EMFILE/ENFILE pause accepting (10 ms doubling to 1 s), never spin.
 // stop(grace): listeners close at once, idle connections (set_idle) are closed at once, the rest
-// may finish until grace, then are killed; the count killed is returned.
+// may finish until grace, then are killed; the count killed is returned. With idle_drain > 0, idle
+// connections instead get that long (at most the grace) to bring one last request — answered with
+// "Connection: close" by a handler that checks stopping() — before they are closed: a keep-alive
+// client racing the close then never sees a reset (greenev-launch's reloads rely on it).
 // Confined to the hub thread that start()ed it. Rejected: an accept fiber per connection slot
 // (prefork style) — a burst of idle fibers and no single place to stop accepting.
 #pragma once
@@ -44,6 +47,7 @@ struct ServerOptions {
   bool reuse_port = false;                        // SO_REUSEPORT on TCP listeners we bind
   bool stop_on_signals = false;                   // SIGTERM/SIGINT => stop(grace), SIGQUIT => stop(0)
   std::chrono::milliseconds grace{10000};         // used by signal stops and the destructor's stop
+  std::chrono::milliseconds idle_drain{0};        // stop: idle connections may send one last request
   std::string name = "server";                    // fibers: "<name>:accept <addr>", "<name>:conn <peer>"
   std::size_t stack_size = 0;                     // per connection fiber; 0 = default_stack_size()
 };
@@ -100,6 +104,7 @@ class GREENEV_API Connection {
   int fd_;
   bool idle_ = false;
   bool shut_ = false;                    // stop() already shut its read side
+  bool drained_ = false;                 // the last read was short: the socket is likely empty
   std::string peer_;
   detail::Deadline phase_start_ = 0;     // when the idle period / the request began
   void* fiber_ = nullptr;                // its FiberBase
@@ -110,7 +115,10 @@ class GREENEV_API Connection {
 class GREENEV_API StreamServer {
  public:
   using Handler = std::function<void(Connection&)>;
+  using FdHandler = std::function<void(int fd, const std::string& peer)>;  // gevent's (socket, address)
   StreamServer(ServerOptions opts, Handler handler);
+  StreamServer(ServerOptions opts, FdHandler handler)
+      : StreamServer(std::move(opts), Handler([h = std::move(handler)](Connection& c) { h(c.fd(), c.peer()); })) {}
   ~StreamServer();  // stop(0) if still running
   StreamServer(const StreamServer&) = delete;
   StreamServer& operator=(const StreamServer&) = delete;

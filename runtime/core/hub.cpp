@@ -49,12 +49,27 @@ void hub_after_fork_child() noexcept {
 
 void Hub::HubFiberImpl::run() { hub_->hub_loop(); }
 
+namespace {
+std::atomic<HubCreatedHook> g_created_hooks[4];
+}
+
+void add_hub_created_hook(HubCreatedHook h) noexcept {
+  for (auto& slot : g_created_hooks) {
+    HubCreatedHook expected = nullptr;
+    if (slot.compare_exchange_strong(expected, h)) return;
+  }
+  std::fprintf(stderr, "greenev: too many hub-created hooks\n");
+  std::abort();
+}
+
 Hub& Hub::create() {
   static std::once_flag atfork_once;
   std::call_once(atfork_once, [] { add_fork_hooks_raw(fork_order::hub, nullptr, nullptr, &hub_after_fork_child); });
   tls_hub_owner.reset(new Hub());
   tls_hub_ = tls_hub_owner.get();
   diag_hub_created(tls_hub_);
+  for (auto& slot : g_created_hooks)
+    if (HubCreatedHook h = slot.load(std::memory_order_acquire)) h(*tls_hub_);
   return *tls_hub_;
 }
 

@@ -31,6 +31,11 @@ void io_hub_destroy(Hub* h) noexcept;
 // Fork child: unlinks fd waiters whose fibers did not survive the fork (runtime/io/hub_io.cpp).
 void io_hub_after_fork(Hub* h) noexcept;
 
+// Runs on the creating thread right after each hub is created, from upper layers registered at
+// static-initialisation time (the launcher's heartbeat responder). At most 4; never unregistered.
+using HubCreatedHook = void (*)(Hub&) noexcept;
+void add_hub_created_hook(HubCreatedHook h) noexcept;
+
 // Rarely used per-fiber data, allocated on first use to keep the control block small.
 struct FiberExtras {
   std::string name;

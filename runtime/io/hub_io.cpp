@@ -36,7 +36,7 @@ extern "C" {
 extern const char greenev_patch_anchor_socket, greenev_patch_anchor_unistd, greenev_patch_anchor_poll,
     greenev_patch_anchor_select, greenev_patch_anchor_epoll, greenev_patch_anchor_time,
     greenev_patch_anchor_fcntl, greenev_patch_anchor_fortify, greenev_patch_anchor_netdb,
-    greenev_patch_anchor_file, greenev_patch_anchor_process;
+    greenev_patch_anchor_file, greenev_patch_anchor_process, greenev_patch_anchor_stdio;
 }
 
 namespace greenev::detail {
@@ -45,7 +45,7 @@ namespace greenev::detail {
     &greenev_patch_anchor_socket, &greenev_patch_anchor_unistd, &greenev_patch_anchor_poll,
     &greenev_patch_anchor_select, &greenev_patch_anchor_epoll,  &greenev_patch_anchor_time,
     &greenev_patch_anchor_fcntl,  &greenev_patch_anchor_fortify, &greenev_patch_anchor_netdb,
-    &greenev_patch_anchor_file,   &greenev_patch_anchor_process,
+    &greenev_patch_anchor_file,   &greenev_patch_anchor_process, &greenev_patch_anchor_stdio,
 };
 
 static_assert(kIoRead == EV_READ && kIoWrite == EV_WRITE, "greenev io events mirror libev's");

@@ -12,6 +12,8 @@
 #include "core/hub.hpp"
 #include "io/io.hpp"
 
+#include <greenev/launcher.hpp>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -26,7 +28,7 @@ bool Connection::stopping() const noexcept { return core_->state != detail::Serv
 void Connection::set_idle(bool idle) noexcept {
   if (idle != idle_) phase_start_ = detail::now_ns();
   idle_ = idle;
-  if (idle && core_->state == detail::ServerCore::State::stopping) core_->shut_idle(*this);
+  if (idle && core_->state == detail::ServerCore::State::stopping && !core_->draining_idle) core_->shut_idle(*this);
 }
 
 void Connection::begin_request() noexcept {
@@ -49,21 +51,31 @@ std::chrono::steady_clock::time_point Connection::read_deadline() const noexcept
 ssize_t Connection::read(void* buf, std::size_t n) noexcept {
   using namespace detail;
   const int saved = errno;
+  Hub* h = coop_hub();
+  // A short last read emptied the socket: wait for readiness before trying, saving the read that
+  // would only say EAGAIN (one syscall per request on a keep-alive connection). If bytes came in
+  // meanwhile, the level-triggered watcher reports them at once.
+  if (drained_ && h) {
+    drained_ = false;
+    if (int why = io_wait(*h, fd_, kIoRead, read_deadline_ns(), "conn_read")) {
+      errno = why == EAGAIN ? ETIMEDOUT : why;
+      return -1;
+    }
+  }
   for (;;) {
     const ssize_t r = real().read(fd_, buf, n);
     if (r >= 0) {
+      drained_ = r > 0 && static_cast<std::size_t>(r) < n;
       errno = saved;
       return r;
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return -1;
-    Hub* h = coop_hub();
-    if (!h) {  // patching switched off: fall back to the patched-call contract's blocking wait
+    if (!h) {  // patching switched off: wait with the real poll, bounded by the deadline
       struct pollfd p{fd_, POLLIN, 0};
       const Deadline dl = read_deadline_ns();
       const int ms = dl == kForever ? -1 : static_cast<int>(std::max<Deadline>(0, (dl - now_ns()) / 1000000));
-      const int pr = real().poll(&p, 1, ms);
-      if (pr == 0) {
+      if (real().poll(&p, 1, ms) == 0) {
         errno = ETIMEDOUT;
         return -1;
       }
@@ -95,7 +107,10 @@ ssize_t Connection::write(const void* buf, std::size_t n) noexcept {
   return static_cast<ssize_t>(done);
 }
 
-void Connection::count_request() noexcept { ++core_->ctr.requests; }
+void Connection::count_request() noexcept {
+  ++core_->ctr.requests;
+  worker_note_request();  // the launcher's per-worker status (launcher.hpp)
+}
 
 }  // namespace greenev
 

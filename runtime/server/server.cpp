@@ -17,6 +17,7 @@
 #include "core/hub.hpp"
 #include "io/io.hpp"
 
+#include <greenev/launcher.hpp>
 #include <greenev/this_fiber.hpp>
 
 #include <cxxabi.h>
@@ -24,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -194,12 +196,14 @@ void ServerCore::run_connection(int fd, std::string peer, bool) {
   c.fiber_ = current_fiber();
   link(c);
   ++ctr.active;
+  worker_note_connection(1);  // the launcher's per-worker status (launcher.hpp)
   struct Done {
     ServerCore* s;
     Connection& c;
     ~Done() {
       s->unlink(c);
       --s->ctr.active;
+      worker_note_connection(-1);
       ::close(c.fd_);
       if (s->ctr.active == 0 && s->state == State::stopping) s->drained.set();
     }
@@ -259,6 +263,17 @@ std::size_t ServerCore::stop(std::chrono::milliseconds grace) {
   for (auto& a : acceptors) a.kill();
   acceptors.clear();
   for (auto& l : listeners) close_listener(l);
+  if (opts.idle_drain.count() > 0) {
+    // Idle keep-alive connections may still bring one last request (answered with Connection:
+    // close); closing them now would reset a client whose request is already on the way.
+    const Deadline dl = std::min(stop_deadline, deadline_after(opts.idle_drain));
+    draining_idle = true;
+    while (ctr.active > 0 && now_ns() < dl && now_ns() < stop_deadline) {
+      drained.clear();
+      drained.wait_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(std::min(dl, stop_deadline))));
+    }
+    draining_idle = false;
+  }
   for (Connection* c = conns; c; c = c->next_)
     if (c->idle_) shut_idle(*c);
   while (ctr.active > 0) {
@@ -315,6 +330,9 @@ std::vector<int> StreamServer::listen_fds() const {
 }
 
 ServerCounters StreamServer::counters() const noexcept { return core_->ctr; }
-void StreamServer::count_request() noexcept { ++core_->ctr.requests; }
+void StreamServer::count_request() noexcept {
+  ++core_->ctr.requests;
+  worker_note_request();
+}
 
 }  // namespace greenev

@@ -48,6 +48,7 @@ struct ServerCore {
   ServerCounters ctr;
   Deadline idle_ns = 0, request_ns = 0;  // 0 = none
   Deadline stop_deadline = kForever;
+  bool draining_idle = false;    // stop's idle_drain window: idle connections stay open
   Event drained;                 // set when the last connection ends during a stop
   Event stopped;                 // set when stop() has finished
   std::size_t last_cut = 0;

@@ -40,7 +40,8 @@ mkdir -p "$OUT" "$LOGS"
 : > "$RES"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; }
+# Servers run in their own process groups (setsid), so nginx's worker goes with its master.
+cleanup() { for p in "${PIDS[@]}"; do kill -9 -- -"$p" "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
 note() { echo "NOTE $*" | tee -a "$RES" >&2; }
 TCK=$(getconf CLK_TCK)
@@ -77,7 +78,8 @@ $PY -c 'import gevent' 2>/dev/null || note "no gevent for $PY: gevent peer skipp
 declare -A PORT PID
 start_http() {  # name port command...
   local name=$1 port=$2; shift 2
-  taskset -c 0 "$@" > "$LOGS/$name.out" 2> "$LOGS/$name.err" &
+  if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then note "port $port busy: $name skipped"; return 1; fi
+  setsid taskset -c 0 "$@" > "$LOGS/$name.out" 2> "$LOGS/$name.err" &
   local p=$!
   PIDS+=("$p")
   if ! wait_port "$port"; then note "$name did not start (see $LOGS/$name.err)"; kill -9 "$p"; return 1; fi
@@ -162,12 +164,12 @@ if [ "$DO_KV" = 1 ]; then
   KVN=${KV_REQUESTS:-300000}
   KV_IMPLS=()
   if command -v redis-server >/dev/null; then
-    taskset -c 0 redis-server --port 18201 --save '' --appendonly no --bind 127.0.0.1 > "$LOGS/redis.out" 2>&1 &
+    setsid taskset -c 0 redis-server --port 18201 --save '' --appendonly no --bind 127.0.0.1 > "$LOGS/redis.out" 2>&1 &
     PIDS+=($!); wait_port 18201 && KV_IMPLS+=("redis:18201")
   fi
-  KV_BIN=$(ls "$BUILD"/examples/greenev-kv/greenev-kv "$BUILD"/examples/greenev-kv 2>/dev/null | head -1)
-  if [ -n "$KV_BIN" ] && [ -x "$KV_BIN" ] && [ ! -d "$KV_BIN" ]; then
-    taskset -c 0 "$KV_BIN" --listen 127.0.0.1:18202 > "$LOGS/greenev-kv.out" 2> "$LOGS/greenev-kv.err" &
+  KV_BIN=${GREENEV_KV:-$(find "$BUILD/examples" -name greenev-kv -type f -perm -u+x 2>/dev/null | head -1)}
+  if [ -n "$KV_BIN" ] && [ -x "$KV_BIN" ]; then
+    setsid taskset -c 0 "$KV_BIN" --listen 127.0.0.1:18202 > "$LOGS/greenev-kv.out" 2> "$LOGS/greenev-kv.err" &
     PIDS+=($!); wait_port 18202 && KV_IMPLS+=("greenev-kv:18202")
   else
     note "greenev-kv not built: KV rows for greenev skipped"
