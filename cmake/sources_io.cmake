@@ -2,6 +2,7 @@
 # (patches/, one file per libc family). Included by the top-level CMakeLists.txt.
 list(APPEND GREENEV_SOURCES
   runtime/io/io.cpp
+  runtime/io/fd_table.cpp
   runtime/io/hub_io.cpp
   patches/socket.cpp
   patches/unistd.cpp

@@ -3,8 +3,10 @@
 // Never yield. For a socket or pipe greenev drives cooperatively, the real fd stays O_NONBLOCK;
 // F_SETFL and ioctl(FIONBIO) record what the user asked (a non-blocking fd then gets EAGAIN at once,
 // with no yield), and F_GETFL reports the user's O_NONBLOCK, not the real one. F_DUPFD and
-// F_DUPFD_CLOEXEC copy the table entry (the copy shares the file description). Applies on every
-// thread, with or without a hub, since the table is process-wide.
+// F_DUPFD_CLOEXEC copy the table entry (the copy shares the file description). O_NONBLOCK belongs to
+// the open file description: set through one number, every number known to share it (dup family)
+// reports it and behaves accordingly. Applies on every thread, with or without a hub, since the
+// table is process-wide.
 // Pass through: every other command and request, and fds greenev does not drive.
 #include "patch.hpp"
 
@@ -18,11 +20,14 @@ GREENEV_PATCH_ANCHOR(fcntl);
 
 namespace {
 
+// The entry of a socket or pipe greenev drives (an entry being prepared is waited for: its flags
+// are about to change underneath); null for anything else, unknown entries included.
 FdInfo* driven(int fd) noexcept {
   FdInfo* fi = fd_info_if(fd);
   if (!fi) return nullptr;
-  const FdKind k = fi->kind.load(std::memory_order_acquire);
-  return k == FdKind::socket || k == FdKind::pipe ? fi : nullptr;
+  FdState st = fi->load();
+  if (st.kind() == FdKind::preparing) st = fd_state(fd, fi);
+  return fi && st.cooperative() ? fi : nullptr;
 }
 
 template <class Real>
@@ -32,7 +37,7 @@ int do_fcntl(Real real_fn, int fd, int cmd, void* arg) {
       int r = real_fn(fd, cmd);
       if (r >= 0)
         if (FdInfo* fi = driven(fd))
-          r = (r & ~O_NONBLOCK) | (fi->user_nonblock.load(std::memory_order_relaxed) ? O_NONBLOCK : 0);
+          r = (r & ~O_NONBLOCK) | (fi->load().user_nonblock() ? O_NONBLOCK : 0);
       return r;
     }
     case F_SETFL: {
@@ -40,10 +45,7 @@ int do_fcntl(Real real_fn, int fd, int cmd, void* arg) {
       FdInfo* fi = driven(fd);
       if (!fi) return real_fn(fd, cmd, fl);
       const int r = real_fn(fd, cmd, fl | O_NONBLOCK);
-      if (r == 0) {
-        fi->user_nonblock.store(fl & O_NONBLOCK, std::memory_order_relaxed);
-        fi->forced.store(true, std::memory_order_relaxed);
-      }
+      if (r == 0) fd_set_user_nonblock(fd, fi, fl & O_NONBLOCK);
       return r;
     }
     case F_DUPFD:
@@ -84,10 +86,7 @@ GREENEV_PATCH int ioctl(int fd, unsigned long req, ...) noexcept {
     if (FdInfo* fi = driven(fd)) {
       int one = 1;
       const int r = real().ioctl(fd, FIONBIO, &one);
-      if (r == 0) {
-        fi->user_nonblock.store(*static_cast<int*>(arg) != 0, std::memory_order_relaxed);
-        fi->forced.store(true, std::memory_order_relaxed);
-      }
+      if (r == 0) fd_set_user_nonblock(fd, fi, *static_cast<int*>(arg) != 0);
       return r;
     }
   }

@@ -41,8 +41,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstdarg>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <new>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 using namespace greenev::detail;
@@ -161,7 +164,7 @@ ssize_t io_file_read(int fd, void* buf, std::size_t n, off_t off) noexcept {
   };
   if (!g_file_pool.load(std::memory_order_relaxed) || n == 0) return on_pool_read(buf, n, off);
   FdInfo* fi = fd_info_if(fd);
-  const std::uint32_t mark = fi ? fi->gen.load(std::memory_order_relaxed) + 1 : 0;
+  const std::uint32_t mark = fi ? fi->load().gen() + 1 : 0;
   std::atomic<std::uint32_t>* slot = refused_slot(fd, false);
   if (!(mark && slot && slot->load(std::memory_order_relaxed) == mark)) {
     const int saved = errno;
@@ -256,3 +259,91 @@ GREENEV_PATCH_ALIAS(__pwrite64, pwrite, ssize_t __pwrite64(int, const void*, siz
 GREENEV_PATCH_ALIAS(preadv64, preadv, ssize_t preadv64(int, const struct iovec*, int, off64_t));
 GREENEV_PATCH_ALIAS(pwritev64, pwritev, ssize_t pwritev64(int, const struct iovec*, int, off64_t));
 GREENEV_PATCH_ALIAS(__pread64_chk, __pread_chk, ssize_t __pread64_chk(int, void*, size_t, off64_t, size_t));
+
+// ---- the open family: fd-table reset ---------------------------------------------------------------
+// open/openat/creat/fopen (+ 64, fortified and freopen/tmpfile names) forget what the fd table knew
+// of the number they return, so a number reused after a close greenev never saw (fclose(fdopen()),
+// glibc internals, raw syscalls) carries no stale kind, flags or watcher registration. Never yield.
+namespace {
+
+struct OpenFns {
+  int (*open)(const char*, int, ...) = nullptr;
+  int (*openat)(int, const char*, int, ...) = nullptr;
+  FILE* (*fopen)(const char*, const char*) = nullptr;
+  FILE* (*freopen)(const char*, const char*, FILE*) = nullptr;
+  FILE* (*tmpfile)() = nullptr;
+};
+
+// Resolved once; before that (a call from inside dlsym or a constructor that runs first) the
+// raw syscalls serve open/openat.
+const OpenFns& of() noexcept {
+  static const OpenFns f = [] {
+    OpenFns o;
+    o.open = reinterpret_cast<decltype(o.open)>(dlsym(RTLD_NEXT, "open"));
+    o.openat = reinterpret_cast<decltype(o.openat)>(dlsym(RTLD_NEXT, "openat"));
+    o.fopen = reinterpret_cast<decltype(o.fopen)>(dlsym(RTLD_NEXT, "fopen"));
+    o.freopen = reinterpret_cast<decltype(o.freopen)>(dlsym(RTLD_NEXT, "freopen"));
+    o.tmpfile = reinterpret_cast<decltype(o.tmpfile)>(dlsym(RTLD_NEXT, "tmpfile"));
+    return o;
+  }();
+  return f;
+}
+
+bool has_mode(int flags) noexcept { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
+
+int opened(int fd) noexcept {
+  if (fd >= 0) fd_reset(fd);
+  return fd;
+}
+
+FILE* opened(FILE* f) noexcept {
+  if (f) fd_reset(fileno(f));
+  return f;
+}
+
+int do_openat(int dirfd, const char* path, int flags, mode_t mode) noexcept {
+  if (of().openat) return opened(of().openat(dirfd, path, flags, mode));
+  return opened(static_cast<int>(syscall(SYS_openat, dirfd, path, flags, mode)));
+}
+
+}  // namespace
+
+GREENEV_PATCH int open(const char* path, int flags, ...) {
+  mode_t mode = 0;
+  if (has_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  if (of().open) return opened(of().open(path, flags, mode));
+  return do_openat(AT_FDCWD, path, flags, mode);
+}
+
+GREENEV_PATCH int openat(int dirfd, const char* path, int flags, ...) {
+  mode_t mode = 0;
+  if (has_mode(flags)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  return do_openat(dirfd, path, flags, mode);
+}
+
+GREENEV_PATCH int creat(const char* path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+GREENEV_PATCH int __open_2(const char* path, int flags) { return open(path, flags); }
+GREENEV_PATCH int __openat_2(int dirfd, const char* path, int flags) { return openat(dirfd, path, flags); }
+GREENEV_PATCH FILE* fopen(const char* path, const char* mode) { return opened(of().fopen(path, mode)); }
+GREENEV_PATCH FILE* freopen(const char* path, const char* mode, FILE* f) { return opened(of().freopen(path, mode, f)); }
+GREENEV_PATCH FILE* tmpfile() { return opened(of().tmpfile()); }
+
+// O_LARGEFILE is implied on x86-64: the 64 names are the same functions, as in glibc.
+GREENEV_PATCH_ALIAS(open64, open, int open64(const char*, int, ...));
+GREENEV_PATCH_ALIAS(openat64, openat, int openat64(int, const char*, int, ...));
+GREENEV_PATCH_ALIAS(creat64, creat, int creat64(const char*, mode_t));
+GREENEV_PATCH_ALIAS(__open64_2, __open_2, int __open64_2(const char*, int));
+GREENEV_PATCH_ALIAS(__openat64_2, __openat_2, int __openat64_2(int, const char*, int));
+GREENEV_PATCH_ALIAS(fopen64, fopen, FILE* fopen64(const char*, const char*));
+GREENEV_PATCH_ALIAS(freopen64, freopen, FILE* freopen64(const char*, const char*, FILE*));
+GREENEV_PATCH_ALIAS(tmpfile64, tmpfile, FILE* tmpfile64());

@@ -4,9 +4,14 @@
 //   writable -> SO_ERROR; a user-non-blocking socket gets EINPROGRESS), accept, accept4, recv,
 //   recvfrom, recvmsg, recvmmsg, send, sendto, sendmsg, sendmmsg (+ __connect, __send, __recv).
 //   Sends add MSG_NOSIGNAL (EPIPE, never SIGPIPE) and loop over short writes for blocking-view
-//   stream sockets; MSG_DONTWAIT gets EAGAIN at once; recv/recvfrom with MSG_WAITALL loop too.
+//   stream sockets; MSG_DONTWAIT gets EAGAIN at once. MSG_WAITALL (recv, recvfrom, recvmsg) loops on
+//   blocking stream sockets only (a datagram is one message); MSG_PEEK|MSG_WAITALL waits until the
+//   whole count is queued and peeks once (see peek_all).
 // Bookkeeping only, never yield: socket, socketpair (the new fds start "unknown" in the fd table),
-//   setsockopt (SO_RCVTIMEO/SO_SNDTIMEO recorded: EAGAIN on expiry, as the kernel does).
+//   setsockopt (SO_RCVTIMEO/SO_SNDTIMEO recorded: EAGAIN on expiry, as the kernel does; timeouts
+//   set before greenev saw a socket are read back from the kernel when the fd table prepares it).
+// Threads without a hub: the real call; on an fd greenev made non-blocking underneath, EAGAIN is
+//   turned back into the blocking behaviour, kernel timeouts included (passthrough_blocking).
 // Pass through: shutdown, getsockopt (the real socket keeps the user's timeouts too) and
 //   everything not listed.
 #include "patch.hpp"
@@ -23,11 +28,13 @@ constexpr int kRead = kIoRead;
 constexpr int kWrite = kIoWrite;
 
 // A thread without a hub met an fd greenev made non-blocking underneath: finish the connect the
-// way the blocking call would have.
+// way the blocking call would have, SO_SNDTIMEO included (expiry: EINPROGRESS, as the kernel says).
 int connect_finish_blocking(int fd) {
-  struct pollfd p{fd, POLLOUT, 0};
-  while (real().poll(&p, 1, -1) < 0)
-    if (errno != EINTR) return -1;
+  Deadline dl = -1;
+  if (int e = passthrough_wait(fd, kWrite, dl)) {
+    errno = e == EAGAIN ? EINPROGRESS : e;
+    return -1;
+  }
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -1;
@@ -38,9 +45,52 @@ int connect_finish_blocking(int fd) {
   return 0;
 }
 
-bool forced_blocking(int fd) noexcept {
-  FdInfo* fi = fd_info_if(fd);
-  return fi && fi->forced.load(std::memory_order_relaxed) && !fi->user_nonblock.load(std::memory_order_relaxed);
+// MSG_WAITALL loops only where the kernel's does: a blocking-view stream socket (a datagram or
+// seqpacket socket returns one message; a non-blocking one what is there).
+bool waitall_loops(int fd, int flags) noexcept {
+  if (!(flags & MSG_WAITALL) || (flags & MSG_DONTWAIT)) return false;
+  FdInfo* fi;
+  const FdState st = fd_state(fd, fi);
+  return st.kind() == FdKind::socket && st.type() == SockType::stream && st.blocking_view();
+}
+
+// Stream MSG_WAITALL without MSG_PEEK: op(done) receives into the buffer from offset done. After
+// partial progress an error, expiry or EOF returns the count so far, as the kernel's call does.
+template <class Op>
+ssize_t recv_all(Hub& h, int fd, std::size_t total, Op&& op) {
+  IoCtx ctx;
+  std::size_t done = 0;
+  for (;;) {
+    const ssize_t r = io_call(h, fd, kRead, false, "io_read", ctx, [&] { return op(done); });
+    if (r < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
+    done += static_cast<std::size_t>(r);
+    if (done >= total || r == 0) return static_cast<ssize_t>(done);
+  }
+}
+
+// Stream MSG_PEEK|MSG_WAITALL: peeking again at an offset would copy the head of the queue twice
+// (14.7), so wait until `total` bytes are queued and peek once from the start. Readiness cannot say
+// "n bytes queued" (the fd stays readable), so the wait between peeks is a short back-off sleep
+// (0.2 ms doubling to 20 ms), bounded by SO_RCVTIMEO; a Timeout/kill/expiry returns the partial peek.
+template <class Op>
+ssize_t peek_all(Hub& h, int fd, std::size_t total, Op&& peek) {
+  FdInfo* fi;
+  (void)fd_state(fd, fi);
+  const Deadline until = fi ? deadline_in(fi->rcvtimeo.load(std::memory_order_relaxed)) : kForever;
+  std::int64_t backoff = 200'000;
+  IoCtx ctx;
+  for (;;) {
+    const ssize_t r = io_call(h, fd, kRead, false, "io_read", ctx, [&] { return peek(); });
+    if (r <= 0 || static_cast<std::size_t>(r) >= total) return r;
+    const Deadline now = now_ns();
+    if (now >= until) return r;
+    const Deadline wake = until - now > backoff ? now + backoff : until;
+    const int saved = errno;
+    const int why = io_sleep(h, wake, "io_read");
+    errno = saved;
+    if (why != 0 && why != EAGAIN) return r;
+    if (backoff < 20'000'000) backoff *= 2;
+  }
 }
 
 }  // namespace
@@ -64,14 +114,14 @@ GREENEV_PATCH int connect(int fd, const struct sockaddr* addr, socklen_t len) {
   Hub* h = coop_hub();
   if (!h) {
     const int r = real().connect(fd, addr, len);
-    if (r < 0 && errno == EINPROGRESS && forced_blocking(fd)) return connect_finish_blocking(fd);
+    if (r < 0 && errno == EINPROGRESS && passthrough_applies(fd)) return connect_finish_blocking(fd);
     return r;
   }
   FdInfo* fi;
-  const FdKind k = fd_kind(fd, fi);
-  if (k != FdKind::socket) return real().connect(fd, addr, len);
+  const FdState st = fd_state(fd, fi);
+  if (st.kind() != FdKind::socket) return real().connect(fd, addr, len);
   const int saved = errno;
-  const bool nonblock = fi->user_nonblock.load(std::memory_order_relaxed);
+  const bool nonblock = st.user_nonblock();
   IoCtx ctx;
   for (;;) {
     if (real().connect(fd, addr, len) == 0) {
@@ -134,30 +184,54 @@ GREENEV_PATCH int accept4(int fd, struct sockaddr* addr, socklen_t* len, int fla
 GREENEV_PATCH ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, socklen_t* alen) {
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kRead, [&] { return real().recvfrom(fd, buf, n, flags, addr, alen); });
-  const bool dontwait = flags & MSG_DONTWAIT;
-  if ((flags & MSG_WAITALL) && !dontwait)
-    return io_xfer_all(*h, fd, kRead, n, false, "io_read", [&](size_t done) {
+  if (waitall_loops(fd, flags)) {
+    if (flags & MSG_PEEK) return peek_all(*h, fd, n, [&] { return real().recvfrom(fd, buf, n, flags, addr, alen); });
+    return recv_all(*h, fd, n, [&](size_t done) {
       return real().recvfrom(fd, static_cast<char*>(buf) + done, n - done, flags, addr, alen);
     });
-  return io_call(*h, fd, kRead, dontwait, "io_read", [&] { return real().recvfrom(fd, buf, n, flags, addr, alen); });
+  }
+  return io_call(*h, fd, kRead, flags & MSG_DONTWAIT, "io_read",
+                 [&] { return real().recvfrom(fd, buf, n, flags, addr, alen); });
 }
 
 GREENEV_PATCH ssize_t recv(int fd, void* buf, size_t n, int flags) {
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kRead, [&] { return real().recv(fd, buf, n, flags); });
-  const bool dontwait = flags & MSG_DONTWAIT;
-  if ((flags & MSG_WAITALL) && !dontwait)
-    return io_xfer_all(*h, fd, kRead, n, false, "io_read", [&](size_t done) {
-      return real().recv(fd, static_cast<char*>(buf) + done, n - done, flags);
-    });
-  return io_call(*h, fd, kRead, dontwait, "io_read", [&] { return real().recv(fd, buf, n, flags); });
+  if (waitall_loops(fd, flags)) {
+    if (flags & MSG_PEEK) return peek_all(*h, fd, n, [&] { return real().recv(fd, buf, n, flags); });
+    return recv_all(*h, fd, n, [&](size_t done) { return real().recv(fd, static_cast<char*>(buf) + done, n - done, flags); });
+  }
+  return io_call(*h, fd, kRead, flags & MSG_DONTWAIT, "io_read", [&] { return real().recv(fd, buf, n, flags); });
 }
 
 GREENEV_PATCH ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   Hub* h = coop_hub();
   if (!h) return passthrough_blocking(fd, kRead, [&] { return real().recvmsg(fd, msg, flags); });
-  ssize_t r = io_call(*h, fd, kRead, flags & MSG_DONTWAIT, "io_read", [&] { return real().recvmsg(fd, msg, flags); });
-  return r;
+  if (waitall_loops(fd, flags)) {
+    const int cnt = static_cast<int>(msg->msg_iovlen);
+    const std::size_t total = iov_total(msg->msg_iov, cnt);
+    if (flags & MSG_PEEK) {
+      const socklen_t namelen = msg->msg_namelen;
+      const size_t controllen = msg->msg_controllen;
+      return peek_all(*h, fd, total, [&] {
+        msg->msg_namelen = namelen;  // the kernel shrank them on the previous peek
+        msg->msg_controllen = controllen;
+        return real().recvmsg(fd, msg, flags);
+      });
+    }
+    return recv_all(*h, fd, total, [&](size_t done) -> ssize_t {
+      if (done == 0) return real().recvmsg(fd, msg, flags);  // name and ancillary data come first
+      return with_iov_from(msg->msg_iov, cnt, done, [&](const struct iovec* iov, int c) {
+        struct msghdr m{};
+        m.msg_iov = const_cast<struct iovec*>(iov);
+        m.msg_iovlen = static_cast<size_t>(c);
+        const ssize_t r = real().recvmsg(fd, &m, flags);
+        if (r >= 0) msg->msg_flags |= m.msg_flags & ~MSG_CTRUNC;
+        return r;
+      });
+    });
+  }
+  return io_call(*h, fd, kRead, flags & MSG_DONTWAIT, "io_read", [&] { return real().recvmsg(fd, msg, flags); });
 }
 
 GREENEV_PATCH int recvmmsg(int fd, struct mmsghdr* v, unsigned int n, int flags, struct timespec* timeout) {
@@ -215,7 +289,13 @@ GREENEV_PATCH int setsockopt(int fd, int level, int name, const void* val, sockl
       len >= static_cast<socklen_t>(sizeof(struct timeval))) {
     const auto* tv = static_cast<const struct timeval*>(val);
     const std::int64_t ns = static_cast<std::int64_t>(tv->tv_sec) * 1'000'000'000 + tv->tv_usec * 1000;
-    if (FdInfo* fi = fd_info(fd)) (name == SO_RCVTIMEO ? fi->rcvtimeo : fi->sndtimeo).store(ns, std::memory_order_relaxed);
+    // An unknown entry reads the kernel's value when it is prepared; one being prepared right now
+    // may have read the old value: wait for it, then store.
+    if (FdInfo* fi = fd_info_if(fd)) {
+      FdState st = fi->load();
+      if (st.kind() == FdKind::preparing) st = fd_state(fd, fi);
+      if (fi && st.ready()) (name == SO_RCVTIMEO ? fi->rcvtimeo : fi->sndtimeo).store(ns, std::memory_order_relaxed);
+    }
   }
   return r;
 }

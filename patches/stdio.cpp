@@ -121,7 +121,7 @@ Coop coop(FILE* fp, bool writing = false) noexcept {
   c.h = h;
   c.fd = fd;
   c.kind = k;
-  c.nonblock = fi && fi->user_nonblock.load(std::memory_order_relaxed);
+  c.nonblock = fi && fi->load().user_nonblock();
   return c;
 }
 

@@ -5,8 +5,8 @@
 //   write/writev become send/sendmsg with MSG_NOSIGNAL; on pipes SIGPIPE is blocked around the
 //   write and consumed if it fired: EPIPE is returned, the process is never killed (shared fds 0-2
 //   keep the default behaviour, as their flags are left alone).
-// Bookkeeping, never yield: close (+ __close: wakes this hub's waiters on the fd with EBADF and stops
-//   its watcher BEFORE the real close), dup, dup2 (+ __dup2), dup3 (the copy shares the description:
+// Bookkeeping, never yield: close (+ __close: wakes the waiters of every hub on the fd with EBADF
+//   and stops their watchers BEFORE the real close), close_range, closefrom, dup, dup2 (+ __dup2), dup3 (the copy shares the description:
 //   it inherits what the table knew), pipe (+ __pipe), pipe2 (new fds start "unknown").
 // Thread pool (inside a fiber, fd a regular file or block device): the same calls run whole on the
 //   pool through io_call's FdKind::file branch (see patches/file.cpp, which also has pread/pwrite,
@@ -14,6 +14,7 @@
 // Pass through: ttys and other non-pollable, non-file fds.
 #include "patch.hpp"
 
+#include <linux/close_range.h>
 #include <sys/socket.h>
 
 using namespace greenev::detail;
@@ -95,6 +96,19 @@ GREENEV_PATCH ssize_t writev(int fd, const struct iovec* iov, int cnt) {
 GREENEV_PATCH int close(int fd) {
   io_before_close(fd);
   return real().close(fd);
+}
+
+// close_range and closefrom: every number in the range the table knows goes through the same
+// bookkeeping as close() (CLOSE_RANGE_CLOEXEC closes nothing).
+GREENEV_PATCH int close_range(unsigned first, unsigned last, int flags) noexcept {
+  if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last) fd_for_each_known(first, last, io_before_close);
+  return real().close_range(first, last, flags);
+}
+
+GREENEV_PATCH void closefrom(int lowfd) noexcept {
+  const unsigned first = lowfd < 0 ? 0u : static_cast<unsigned>(lowfd);
+  fd_for_each_known(first, ~0u, io_before_close);
+  real().closefrom(lowfd);
 }
 
 GREENEV_PATCH int dup(int fd) noexcept {

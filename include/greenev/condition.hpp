@@ -7,6 +7,9 @@
 // timed out while re-acquiring the lock), it passes the notification on to the next waiter, so
 // no notify_one() is lost. Waiters are woken in FIFO order. Spurious wake-ups do not happen, but
 // use the predicate forms anyway: another fiber may run between notify and the waiter's return.
+// When several things end a wait at once (a kill, the wait's Timeout, an outer Timeout firing
+// while the lock is re-acquired), the kill is raised; a Timeout that could not be raised fires
+// again at the next suspension point.
 #pragma once
 #include <greenev/detail/sync_common.hpp>
 
@@ -63,29 +66,24 @@ class GREENEV_API Condition {
   std::cv_status wait_ns(Lock& lk, detail::Deadline d) {
     lk.unlock();  // never switches: a hand-off only makes the next owner ready
     const detail::WakeReason r = waiters_.wait("condition_wait", d);
-    std::exception_ptr ep;
-    if (r != detail::WakeReason::woken && r != detail::WakeReason::timed_out) {
-      try {
-        detail::raise_for(r);
-      } catch (...) {
-        ep = std::current_exception();
-      }
-    }
-    // Re-acquire whatever happens. A kill or an outer Timeout that lands while we wait for the
-    // lock is delivered once (raise_for consumed it), so the next attempt parks normally.
+    detail::PendingRaise pending;
+    pending.add(r);  // consumes a kill (so the re-lock parks normally) or fires the scope
+    // Re-acquire whatever happens. A kill or Timeout that lands while we wait for the lock is
+    // collected too: a kill always wins, and a Timeout that cannot be raised now is re-armed to
+    // fire at the next suspension point, so nothing is lost whatever the order of events.
     for (;;) {
       try {
         lk.lock();
         break;
       } catch (const FiberExit&) {
-        if (!ep) ep = std::current_exception();
-      } catch (const TimeoutError&) {
-        if (!ep) ep = std::current_exception();
+        pending.add_kill();
+      } catch (const TimeoutError& e) {
+        pending.add_timeout(e.scope());
       }
     }
-    if (ep) {
+    if (pending.any()) {
       if (r == detail::WakeReason::woken) waiters_.notify_one();  // pass the wake-up on
-      std::rethrow_exception(ep);
+      pending.raise();
     }
     return r == detail::WakeReason::woken ? std::cv_status::no_timeout : std::cv_status::timeout;
   }

@@ -34,6 +34,8 @@ class GREENEV_API TimeoutError : public std::runtime_error {
       : std::runtime_error("greenev: timeout expired"), scope_(scope) {}
   // True when `t` is the scope that expired (nested scopes: the earliest deadline wins).
   bool is(const Timeout& t) const noexcept { return scope_ == &t; }
+  // The scope that expired (for the runtime's own bookkeeping; compare with is()).
+  const Timeout* scope() const noexcept { return scope_; }
 
  private:
   const Timeout* scope_;

@@ -7,11 +7,14 @@
 //   Mutex::lock() by the fiber that holds it      std::system_error(resource_deadlock_would_occur)
 // Both satisfy Lockable/TimedLockable: std::lock_guard, std::unique_lock, std::scoped_lock work.
 // Confined to one hub thread; they do not block the OS thread (use std::mutex between threads).
+// The owner is recorded by fiber id, never by control-block address: blocks are recycled, so a
+// new fiber at the address of one that died holding the lock must not count as its owner.
 #pragma once
 #include <greenev/detail/sync_common.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace greenev {
 
@@ -33,14 +36,15 @@ class GREENEV_API Mutex {
   }
   void unlock();
 
-  bool locked() const noexcept { return owner_ != nullptr; }
+  bool locked() const noexcept { return locked_; }
   // True when the calling fiber holds it.
   bool owned_by_current() const noexcept;
   std::size_t waiting() const noexcept { return waiters_.size(); }
 
  private:
   bool lock_until_ns(detail::Deadline d);
-  detail::FiberBase* owner_ = nullptr;
+  bool locked_ = false;
+  std::uint64_t owner_ = 0;  // fiber id, valid while locked_
   detail::WaitList waiters_;
 };
 
@@ -63,12 +67,12 @@ class GREENEV_API RecursiveMutex {
   }
   void unlock();
 
-  bool locked() const noexcept { return owner_ != nullptr; }
+  bool locked() const noexcept { return depth_ > 0; }
   std::size_t depth() const noexcept { return depth_; }
 
  private:
   bool lock_until_ns(detail::Deadline d);
-  detail::FiberBase* owner_ = nullptr;
+  std::uint64_t owner_ = 0;  // fiber id, valid while depth_ > 0
   std::size_t depth_ = 0;
   detail::WaitList waiters_;
 };

@@ -6,7 +6,10 @@
 // RAII guard gives it back when FiberExit unwinds it). A waiter that times out or is killed while
 // still queued was never handed anything: no permit is lost.
 // BoundedSemaphore: releasing more than was acquired throws std::logic_error (a bug in the caller,
-// like gevent's ValueError). Both are BasicLockable, so std::lock_guard / std::unique_lock work.
+// like gevent's ValueError). A permit handed to a waiter that has not run yet still counts as
+// inside the semaphore for that check (as in Python, where the waiter takes it when it runs), so
+// the classic double release right after a hand-off is caught. Counts never overflow: a release
+// that would take the count past PTRDIFF_MAX throws std::overflow_error. Both are BasicLockable, so std::lock_guard / std::unique_lock work.
 // Confined to the hub thread that uses them (no atomics on the hot path).
 #pragma once
 #include <greenev/detail/sync_common.hpp>
@@ -71,6 +74,7 @@ class GREENEV_API Semaphore {
 
   std::ptrdiff_t count_;
   std::ptrdiff_t bound_ = std::numeric_limits<std::ptrdiff_t>::max();
+  std::ptrdiff_t in_flight_ = 0;  // permits handed to waiters that have not resumed yet
   detail::WaitList waiters_;
 };
 

@@ -17,11 +17,16 @@ namespace greenev {
 namespace detail {
 GREENEV_API void yield_now();
 GREENEV_API void sleep_until_ns(Deadline d);
+GREENEV_API void check_interrupt();
 }  // namespace detail
 
 namespace this_fiber {
 inline void yield() { detail::yield_now(); }
 inline std::uint64_t id() noexcept { return detail::current_fiber()->id(); }
+// Raises now what the next suspension point would raise: FiberExit for a pending kill,
+// TimeoutError for an expired Timeout scope. For code that got -1/ETIMEDOUT or ECANCELED from a
+// patched call inside a C library and wants the interruption as an exception at once.
+inline void check_interrupt() { detail::check_interrupt(); }
 GREENEV_API std::string name();
 GREENEV_API void set_name(std::string name);
 

@@ -7,7 +7,10 @@
 // that passes the deadline throws TimeoutError (patched libc calls return -1/ETIMEDOUT instead and
 // the TimeoutError is raised at the next greenev suspension point). Nested scopes: the earliest
 // deadline wins, and TimeoutError::is(t) tells which scope expired. Scopes must be destroyed in
-// reverse order of creation on the fiber that created them (asserted).
+// reverse order of creation on the fiber that created them (asserted). cancel() works from any
+// fiber of the hub, also while the owner is parked: the pending wake-up is re-armed or dropped.
+// A Timeout keeps its fiber's control block alive, so one that outlives its fiber (moved to the
+// heap) is destroyed safely.
 #pragma once
 #include <greenev/detail/deadline.hpp>
 #include <greenev/detail/fiber_base.hpp>
@@ -21,6 +24,10 @@ namespace greenev {
 
 class Timeout;
 namespace detail {
+// Makes a fired scope fire again at the next suspension point: for a TimeoutError that had to be
+// dropped because another exception (a kill, an earlier timeout) is being raised instead.
+GREENEV_API void rearm_timeout(const Timeout* t) noexcept;
+
 class TimeoutScope {
  public:
   Deadline deadline = kForever;
@@ -43,10 +50,11 @@ class GREENEV_API Timeout : private detail::TimeoutScope {
 
   // True once this scope's deadline has raised (or would raise at the next suspension).
   bool expired() const noexcept;
-  // Stops the scope from firing; it stays linked until destroyed.
+  // Stops the scope from firing; it stays linked until destroyed. Any fiber of the hub.
   void cancel() noexcept { deadline = detail::kForever; }
 
  private:
+  friend void detail::rearm_timeout(const Timeout* t) noexcept;
   Timeout(detail::Deadline d, int);
 };
 

@@ -61,7 +61,7 @@ inline void before_switch([[maybe_unused]] FiberBase* to, [[maybe_unused]] void*
 
 inline void prepare(Hub& hub, FiberBase* to) {
   if (to->ctx_ == nullptr) {
-    to->stack_ = hub.stacks().acquire(to->stack_request_);
+    if (to->stack_.kind == StackKind::none) to->stack_ = stack_acquire_or_die(hub.stacks(), to);
     char* top = static_cast<char*>(to->stack_.limit) + to->stack_.size;
     to->ctx_ = bctx::make_fcontext(top, to->stack_.size, &fiber_entry);
   }

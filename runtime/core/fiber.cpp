@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 #include <string>
 
 namespace greenev::detail {
@@ -92,6 +93,8 @@ void raise_for(WakeReason r) {
     case WakeReason::killed: {
       FiberBase* self = current_fiber();
       self->kill_pending_ = false;  // delivered once; a fiber that swallows it keeps running
+      if (self->extras_ && self->extras_->kill_with)  // kill(exception): the user's type
+        std::rethrow_exception(std::exchange(self->extras_->kill_with, nullptr));
       throw FiberExit{};
     }
     case WakeReason::scope_timeout:
@@ -116,6 +119,47 @@ bool wait_done(FiberBase* f, Deadline deadline) {
   return f->done();
 }
 
+void kill_and_wait(FiberBase* f) {
+  request_kill(f);
+  if (f->done()) return;
+  FiberBase* self = current_fiber();
+  if (self == f) throw std::logic_error("greenev: a fiber cannot kill() itself and wait; use kill(no_wait)");
+  // The wait is not bounded by the caller's Timeout scopes (an expired one would otherwise make
+  // kill() throw TimeoutError, typically from a destructor), and a kill of the caller that lands
+  // meanwhile is kept pending for its next suspension point: kill() returns once f is gone.
+  TimeoutScope* scopes = std::exchange(self->scopes_, nullptr);
+  bool killed_meanwhile = false;
+  WakeReason r = WakeReason::woken;
+  while (!f->done()) {
+    r = f->joiners_.wait("kill", kForever);
+    if (r == WakeReason::killed) {
+      killed_meanwhile = true;
+      self->kill_pending_ = false;  // else every further park returns at once
+    } else if (r == WakeReason::loop_exit) {
+      break;
+    }
+  }
+  self->scopes_ = scopes;
+  if (killed_meanwhile) self->kill_pending_ = true;
+  if (!f->done()) throw LoopExit();  // it swallowed FiberExit and waits on what nobody can set
+}
+
+void set_kill_exception(FiberBase* f, std::exception_ptr e) {
+  if (f->done()) return;
+  if (!f->extras_) f->extras_ = std::make_unique<FiberExtras>();
+  f->extras_->kill_with = std::move(e);
+}
+
+void check_interrupt() {
+  FiberBase* self = current_fiber();
+  if (self->kill_pending_) raise_for(WakeReason::killed);
+  if (self->scopes_ && scope_deadline(self) <= now_ns()) raise_scope_timeout(self);
+}
+
+void throw_empty_handle(const char* what) {
+  throw std::logic_error(std::string("greenev: Fiber::") + what + "() on an empty handle (default-constructed, moved from or detached)");
+}
+
 void rethrow_outcome(FiberBase* f) {
   if (f->error_) {
     f->error_observed_ = true;
@@ -125,11 +169,12 @@ void rethrow_outcome(FiberBase* f) {
 }
 
 void sleep_until_ns(Deadline d) {
+  Hub& h = Hub::current();  // may throw (no hub can be created): before any noexcept path
   if (d <= now_ns()) {  // sleep(0) and past deadlines: let the others run once (gevent's sleep(0))
-    Hub::current().yield();
+    h.yield();
     return;
   }
-  WakeReason r = park("sleep", d);
+  WakeReason r = h.park("sleep", d);
   if (r == WakeReason::woken) return;  // a stray unpark of a sleeper is harmless
   raise_for(r);
 }

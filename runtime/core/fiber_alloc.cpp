@@ -5,6 +5,8 @@
 // larger callables go to malloc). A block freed on another thread joins that thread's list, which
 // is harmless: the memory came from malloc either way. Each list is capped so a burst of a million
 // fibers does not pin its peak memory forever.
+#include "core/hub.hpp"
+
 #include <greenev/detail/fiber_base.hpp>
 
 #include <cstdlib>
@@ -24,13 +26,18 @@ struct FreeBlock {
 struct FreeLists {
   FreeBlock* head[kClasses] = {};
   std::size_t count[kClasses] = {};
+  bool dead = false;  // destroyed (thread exit): later blocks go straight to malloc/free
   ~FreeLists() {
-    for (auto* h : head)
-      while (h) {
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      for (FreeBlock* h = head[c]; h;) {
         FreeBlock* n = h->next;
         std::free(h);
         h = n;
       }
+      head[c] = nullptr;
+      count[c] = 0;
+    }
+    dead = true;
   }
 };
 
@@ -40,9 +47,11 @@ inline std::size_t class_of(std::size_t size) noexcept { return (size + kClass -
 
 }  // namespace
 
+void fiber_alloc_thread_init() noexcept { (void)tls_free.dead; }
+
 void* FiberBase::operator new(std::size_t size) {
   const std::size_t c = class_of(size);
-  if (c < kClasses) {
+  if (c < kClasses && !tls_free.dead) {
     if (FreeBlock* b = tls_free.head[c]) {
       tls_free.head[c] = b->next;
       --tls_free.count[c];
@@ -57,7 +66,7 @@ void* FiberBase::operator new(std::size_t size) {
 
 void FiberBase::operator delete(void* p, std::size_t size) noexcept {
   const std::size_t c = class_of(size);
-  if (c < kClasses && tls_free.count[c] < kKeepPerClass) {
+  if (c < kClasses && !tls_free.dead && tls_free.count[c] < kKeepPerClass) {
     auto* b = static_cast<FreeBlock*>(p);
     b->next = tls_free.head[c];
     tls_free.head[c] = b;

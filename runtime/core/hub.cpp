@@ -18,7 +18,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cxxabi.h>
+#include <exception>
+#include <cerrno>
+#include <cstring>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace greenev::detail {
@@ -41,7 +46,64 @@ constexpr std::uint32_t kMaxRunNext = 256;
 
 ev_timer* timer_of(FiberBase* f) noexcept { return reinterpret_cast<ev_timer*>(f->timer_); }
 
+std::once_flag syserr_once;
+std::terminate_handler g_prev_terminate = nullptr;
+
+// std::terminate inside a fiber (an exception out of a destructor during unwinding, out of a
+// noexcept function...) names the fiber before the usual report and abort.
+[[noreturn]] void on_terminate() noexcept {
+  if (Hub* h = Hub::current_or_null()) {
+    const FiberBase* f = h->running();
+    const char* name = h->in_hub_fiber() ? "hub" : h->name_of(f);
+    char idbuf[32];
+    std::snprintf(idbuf, sizeof idbuf, "fiber-%llu", static_cast<unsigned long long>(f->id_));
+    std::fprintf(stderr, "greenev: std::terminate called in fiber '%s' (id %llu)", name ? name : idbuf,
+                 static_cast<unsigned long long>(f->id_));
+    if (f->wait_reason_) std::fprintf(stderr, " while in %s", f->wait_reason_);
+    if (std::exception_ptr ep = std::current_exception()) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const FiberExit&) {
+        std::fprintf(stderr, ": FiberExit (a kill) escaped");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, ": %s", e.what());
+      } catch (...) {
+      }
+    }
+    std::fprintf(stderr, "\n");
+  }
+  if (g_prev_terminate && g_prev_terminate != &on_terminate) g_prev_terminate();
+  std::abort();
+}
+
+void on_libev_syserr(const char* msg) noexcept {
+  // Never returns: libev retries the failed call in a loop when this callback returns.
+  const int err = errno;
+  std::fprintf(stderr, "greenev: the event loop failed: %s: %s\n", msg, std::strerror(err));
+  std::abort();
+}
+
+// fork(): the forking thread takes its own hub's inbox mutex and the slab mutexes, so no other
+// thread holds one at the instant of the fork (the child would inherit it locked forever: its
+// first post, drain or slab stack would deadlock). Other hubs are dead in the child anyway.
+Inbox* g_fork_inbox = nullptr;  // set by prepare, on the forking thread only
+
+void before_fork() noexcept {
+  stack_fork_prepare();
+  if (Hub* h = Hub::current_or_null()) {
+    g_fork_inbox = h->inbox().get();
+    g_fork_inbox->mu.lock();
+  }
+}
+
+void after_fork_parent() noexcept {
+  if (g_fork_inbox) std::exchange(g_fork_inbox, nullptr)->mu.unlock();
+  stack_fork_parent();
+}
+
 void hub_after_fork_child() noexcept {
+  if (g_fork_inbox) std::exchange(g_fork_inbox, nullptr)->mu.unlock();
+  stack_fork_child();
   if (Hub* h = Hub::current_or_null()) h->after_fork_child();
 }
 
@@ -64,7 +126,11 @@ void add_hub_created_hook(HubCreatedHook h) noexcept {
 
 Hub& Hub::create() {
   static std::once_flag atfork_once;
-  std::call_once(atfork_once, [] { add_fork_hooks_raw(fork_order::hub, nullptr, nullptr, &hub_after_fork_child); });
+  std::call_once(atfork_once, [] {
+    add_fork_hooks_raw(fork_order::hub, &before_fork, &after_fork_parent, &hub_after_fork_child);
+    g_prev_terminate = std::set_terminate(&on_terminate);
+  });
+  fiber_alloc_thread_init();  // its thread_local must outlive the hub (killed fibers free blocks)
   tls_hub_owner.reset(new Hub());
   tls_hub_ = tls_hub_owner.get();
   diag_hub_created(tls_hub_);
@@ -81,13 +147,22 @@ Hub::Hub() : current_(&main_) {
   hub_fiber_.hub_ = this;
   hub_fiber_.id_ = ~std::uint64_t{0};
 
+  // The loop needs an epoll fd and the inbox an eventfd. libev aborts (or spins) when it cannot
+  // create them, so check first that two fds are available and fail like any OS call would.
+  // (A thread racing us for the last fds can still lose; libev's syserr callback then names it.)
+  std::call_once(syserr_once, [] { ev_set_syserr_cb(&on_libev_syserr); });
+  {
+    const int a = eventfd(0, EFD_CLOEXEC);
+    const int b = a >= 0 ? eventfd(0, EFD_CLOEXEC) : -1;
+    const int err = errno;
+    if (a >= 0) ::close(a);
+    if (b >= 0) ::close(b);
+    if (b < 0) throw std::system_error(err, std::generic_category(), "greenev: cannot create this thread's hub");
+  }
   // Never libev's default loop: it installs a SIGCHLD handler that reaps *every* child, which
   // would steal exit statuses from the application's own waitpid()/system().
   loop_ = ev_loop_new(EVFLAG_AUTO);
-  if (!loop_) {
-    std::fprintf(stderr, "greenev: cannot create the event loop\n");
-    std::abort();
-  }
+  if (!loop_) throw std::system_error(errno ? errno : ENOMEM, std::generic_category(), "greenev: cannot create the event loop");
   ev_set_userdata(loop_, this);
 
   inbox_ = std::make_shared<Inbox>();
@@ -101,12 +176,63 @@ Hub::Hub() : current_(&main_) {
   last_poll_ = now_ns();
 }
 
-Hub::~Hub() {
-  diag_hub_destroyed(this);
-  if (alive_ > 0) {
-    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s) that never finished:\n", alive_.get());
-    dump(stderr);
+// Fibers still alive when the hub goes (main returned, the thread exits) are killed and unwound
+// from the main fiber, as kill() would: their destructors run, their fds and stacks are freed.
+// The report lists exactly the fibers it counts (never main); fibers already reported stuck by a
+// LoopExit thrown into main are killed without a second report. A fiber that survives its kill
+// (it swallowed FiberExit and waits forever) is abandoned, and said so.
+void Hub::kill_live_fibers() noexcept {
+  std::size_t unreported = 0;
+  for (FiberBase* f = live_head_; f; f = f->all_next_) unreported += !f->stuck_reported_;
+  if (unreported > 0) {
+    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s); killing them:\n", alive_.get());
+    dump_live(stderr);
   }
+  for (int round = 0; round < 4 && alive_ > 0; ++round) {
+    std::vector<FiberBase*> snap;
+    try {
+      for (FiberBase* f = live_head_; f; f = f->all_next_) snap.push_back(f);
+    } catch (...) {
+      return;
+    }
+    for (FiberBase* f : snap) f->add_ref();
+    bool stuck = false;
+    for (FiberBase* f : snap) {
+      if (stuck) break;
+      try {
+        kill_and_wait(f);
+      } catch (...) {  // LoopExit: it swallowed the kill and waits on what nobody can set
+        stuck = true;
+      }
+    }
+    for (FiberBase* f : snap) f->release();
+    if (stuck) break;
+  }
+  main_.kill_pending_ = false;
+  if (alive_ > 0) {
+    std::fprintf(stderr, "greenev: %zu fiber(s) did not exit when killed; abandoned:\n", alive_.get());
+    dump_live(stderr);
+  }
+}
+
+void Hub::at_destroy(void* key, void (*fn)(void*)) { exit_hooks_.emplace_back(key, fn); }
+
+void Hub::cancel_at_destroy(void* key) noexcept {
+  std::erase_if(exit_hooks_, [key](const auto& h) { return h.first == key; });
+}
+
+void Hub::run_exit_hooks() noexcept {
+  while (!exit_hooks_.empty()) {
+    auto [key, fn] = exit_hooks_.back();
+    exit_hooks_.pop_back();
+    if (fn) fn(key);
+  }
+}
+
+Hub::~Hub() {
+  diag_hub_destroyed(this);  // no monitor report or dump reaches a hub being torn down
+  if (current_ == &main_ && alive_ > 0) kill_live_fibers();
+  run_exit_hooks();  // e.g. SignalHandlers outliving the hub (statics) stop their watchers now
   {
     std::lock_guard lk(inbox_->mu);
     inbox_->hub = nullptr;
@@ -114,6 +240,11 @@ Hub::~Hub() {
   // Exiting from inside a fiber (exit() called there): the CPU is on a pooled stack, and live
   // fibers may hold watchers. Leave it all to the process's end.
   if (current_ != &main_ || alive_ > 0) {
+    if (current_ != &main_ && alive_ > 0) {
+      std::fprintf(stderr, "greenev: exit() called inside fiber %llu with %zu live fiber(s); abandoned:\n",
+                   static_cast<unsigned long long>(current_->id_), alive_.get());
+      dump_live(stderr);
+    }
     // Fibers that never finished stay allocated (their stacks may hold anything); keep them
     // reachable so leak checkers report real leaks only.
     static std::vector<void*>* abandoned = new std::vector<void*>;
@@ -123,17 +254,14 @@ Hub::~Hub() {
     tls_hub_ = nullptr;
     return;
   }
-  if (main_.extras_) {
-    for (auto& [p, destroy] : main_.extras_->fls)
-      if (p) destroy(p);
-    main_.extras_->fls.clear();
-  }
+  if (main_.extras_) fls_destroy_all(*main_.extras_);
   if (io_) io_hub_destroy(this);  // stops the fd watchers before the loop goes
   ev_ref(loop_);
   ev_async_stop(loop_, reinterpret_cast<ev_async*>(async_));
   if (hub_fiber_.stack_.kind != StackKind::none) stacks_.release(hub_fiber_.stack_);
   context_destroy(&hub_fiber_);
   ev_loop_destroy(loop_);
+  stack_remove_overflow_handler();  // the thread's 64 KiB alternate signal stack
   tls_hub_ = nullptr;
 }
 
@@ -227,25 +355,25 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     std::abort();
   }
   if (self->kill_pending_) return WakeReason::killed;
-  bool scoped = false;
+  Deadline due = deadline;
+  Deadline sd = kForever;
   if (self->scopes_) {
-    Deadline sd = scope_deadline(self);
-    if (sd <= deadline) {
-      deadline = sd;
-      scoped = true;
-    }
+    sd = scope_deadline(self);
+    if (sd < due) due = sd;
   }
-  if (deadline != kForever) {
+  if (due != kForever) {
     ev_now_update(loop_);  // the loop's cached time may be stale after a long run of fibers
     const Deadline now = now_ns();
-    if (deadline <= now) return scoped ? WakeReason::scope_timeout : WakeReason::timed_out;
+    if (due <= now) return sd <= deadline ? WakeReason::scope_timeout : WakeReason::timed_out;
     self->parked_at_ = now;
     ev_timer* t = timer_of(self);
     ev_timer_init(t, reinterpret_cast<void (*)(struct ev_loop*, ev_timer*, int)>(&Hub::on_timer),
-                  static_cast<double>(deadline - now) * 1e-9, 0.);
+                  static_cast<double>(due - now) * 1e-9, 0.);
     t->data = self;
     ev_timer_start(loop_, t);
     self->in_timer_ = true;
+    self->park_deadline_ = deadline;
+    self->park_due_ = due;
     ++active_watchers_;
   } else {
     self->parked_at_ = last_poll_;  // to the last loop poll: a clock read per park costs too much
@@ -260,13 +388,31 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     --active_watchers_;
   }
   WakeReason r = self->wake_;
-  if (r == WakeReason::timed_out) diag_.timer_lag.record(now_ns() - deadline);  // loop lag
-  if (r == WakeReason::timed_out && scoped) r = WakeReason::scope_timeout;
+  if (r == WakeReason::timed_out) diag_.timer_lag.record(now_ns() - due);  // loop lag
+  // Which deadline fired: a scope's when it is (still) due no later than our own (ties: the scope).
+  if (r == WakeReason::timed_out && self->scopes_ && scope_deadline(self) <= deadline)
+    r = WakeReason::scope_timeout;
   return r;
 }
 
-void Hub::on_timer(struct ev_loop*, void* w, int) noexcept {
-  auto* f = static_cast<FiberBase*>(static_cast<ev_timer*>(w)->data);
+void Hub::on_timer(struct ev_loop* loop, void* w, int) noexcept {
+  auto* t = static_cast<ev_timer*>(w);
+  auto* f = static_cast<FiberBase*>(t->data);
+  if (f->scopes_) {
+    // A Timeout cancelled (by any fiber of the hub) after this timer was armed: the wait's real
+    // deadline moved later. Re-arm for it (or not at all) instead of waking the fiber.
+    const Deadline sd = scope_deadline(f);
+    const Deadline due = sd < f->park_deadline_ ? sd : f->park_deadline_;
+    if (due > f->park_due_) {
+      f->park_due_ = due;
+      if (due != kForever) {
+        const Deadline left = due - now_ns();
+        ev_timer_set(t, left > 0 ? static_cast<double>(left) * 1e-9 : 0., 0.);
+        ev_timer_start(loop, t);
+      }
+      return;  // in_timer_ stays set: park() stops the timer (a no-op when it is not active)
+    }
+  }
   unpark(f, WakeReason::timed_out);
 }
 
@@ -294,12 +440,7 @@ void Hub::kill(FiberBase* f) noexcept {
 }
 
 void Hub::finish(FiberBase* f) noexcept {
-  if (f->extras_) {
-    auto& fls = f->extras_->fls;
-    for (auto& [p, destroy] : fls)
-      if (p) destroy(p);
-    fls.clear();
-  }
+  if (f->extras_) fls_destroy_all(*f->extras_);
   f->state_ = FiberState::done;
   f->wait_reason_ = nullptr;
   // The first joiner runs next (the finishing fiber hands it the CPU); the others queue.
@@ -375,7 +516,11 @@ void Hub::hub_loop() noexcept {
     since_poll_ = 0;
     if (ready_.empty()) {
       // Nothing ready and nothing that could make anything ready: whoever waits, waits forever.
-      if (idle && active == 0 && main_.state_ == FiberState::parked) unpark(&main_, WakeReason::loop_exit);
+      if (idle && active == 0 && main_.state_ == FiberState::parked) {
+        // Main hears "would block forever"; the fibers parked now are thereby reported stuck.
+        for (FiberBase* f = live_head_; f; f = f->all_next_) f->stuck_reported_ = f->state_ == FiberState::parked;
+        unpark(&main_, WakeReason::loop_exit);
+      }
       if (ready_.empty()) continue;
     }
     FiberBase* next = pop_ready();
@@ -398,8 +543,23 @@ void Hub::drain_inbox() noexcept {
     std::lock_guard lk(inbox_->mu);
     items.swap(inbox_->items);
   }
-  for (auto& fn : items) {
-    FiberBase* t = make_task(std::move(fn));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    FiberBase* t;
+    try {
+      t = make_task(std::move(items[i]));
+    } catch (const std::bad_alloc&) {
+      // Out of memory for the control block: keep this item and the rest, in order, and try
+      // again on a later loop iteration (a lost wake-up would hang whoever waits for it).
+      std::lock_guard lk(inbox_->mu);
+      inbox_->items.insert(inbox_->items.begin(), std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(i)),
+                           std::make_move_iterator(items.end()));
+      ev_async_send(loop_, reinterpret_cast<ev_async*>(async_));
+      if (!oom_reported_) {
+        oom_reported_ = true;
+        std::fprintf(stderr, "greenev: out of memory starting a posted function; retrying\n");
+      }
+      return;
+    }
     schedule_new(t);
     t->release();  // no handle: the hub's reference keeps it until it finishes
   }
@@ -423,22 +583,27 @@ const char* Hub::name_of(const FiberBase* f) const noexcept {
   return nullptr;
 }
 
-void Hub::dump(FILE* out) const {
+static void dump_line(const Hub& h, FILE* out, const FiberBase* f) {
   static const char* const kStates[] = {"ready", "running", "parked", "done"};
-  auto line = [&](const FiberBase* f) {
-    const char* name = name_of(f);
-    std::fprintf(out, "  fiber %llu '%s%s' %s%s%s\n", static_cast<unsigned long long>(f->id_),
-                 name ? name : "fiber-", name ? "" : std::to_string(f->id_).c_str(),
-                 kStates[static_cast<int>(f->state_)], f->wait_reason_ ? " in " : "",
-                 f->wait_reason_ ? f->wait_reason_ : (f->state_ == FiberState::ready && !f->ctx_ ? " (not started)" : ""));
-  };
-  line(&main_);
-  for (const FiberBase* f = live_head_; f; f = f->all_next_) line(f);
+  const char* name = h.name_of(f);
+  std::fprintf(out, "  fiber %llu '%s%s' %s%s%s\n", static_cast<unsigned long long>(f->id_),
+               name ? name : "fiber-", name ? "" : std::to_string(f->id_).c_str(),
+               kStates[static_cast<int>(f->state_)], f->wait_reason_ ? " in " : "",
+               f->wait_reason_ ? f->wait_reason_ : (f->state_ == FiberState::ready && !f->ctx_ ? " (not started)" : ""));
+}
+
+void Hub::dump_live(FILE* out) const {
+  for (const FiberBase* f = live_head_; f; f = f->all_next_) dump_line(*this, out, f);
+}
+
+void Hub::dump(FILE* out) const {
+  dump_line(*this, out, &main_);
+  dump_live(out);
 }
 
 // --- the detail:: entry points (fiber_base.hpp) ---
 
-FiberBase* current_fiber() noexcept { return Hub::current().running(); }
+FiberBase* current_fiber() { return Hub::current().running(); }
 
 WakeReason park(const char* reason, Deadline deadline) noexcept { return Hub::current().park(reason, deadline); }
 
@@ -457,9 +622,19 @@ void request_kill(FiberBase* f) noexcept {
   f->hub_->kill(f);
 }
 
-void schedule_new(FiberBase* f) noexcept {
+void schedule_new(FiberBase* f) {
   f->spawn_site_ = __builtin_return_address(0);  // the spawn() call site, for fiber dumps
-  Hub::current().schedule_new(f);
+  Hub* h;
+  try {
+    h = &Hub::current();  // std::system_error when the hub cannot be created (EMFILE)
+    // A size the caller chose is mapped now, so a failure is spawn's exception, not an abort
+    // at the first switch (the default size keeps the lazy, warm-pool path).
+    if (f->stack_request_ != 0) f->stack_ = h->stacks().acquire(f->stack_request_);
+  } catch (...) {
+    f->release();
+    throw;
+  }
+  h->schedule_new(f);
 }
 
 void yield_now() { Hub::current().yield(); }

@@ -16,6 +16,7 @@
 #include "diag/hub_diag.hpp"
 
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,15 @@ struct FiberExtras {
   std::string name;
   std::vector<std::function<void(std::uint64_t)>> on_done;
   std::vector<std::pair<void*, void (*)(void*)>> fls;  // indexed by FiberLocal key
+  std::exception_ptr kill_with;  // kill(exception): raised instead of FiberExit
 };
+
+// Makes this thread's control-block free lists exist before its hub (runtime/core/fiber_alloc.cpp),
+// so they are destroyed after it: fibers killed at thread exit still free their blocks.
+void fiber_alloc_thread_init() noexcept;
+
+// Destroys every fiber-local value of a finishing fiber (runtime/core/fiber_local.cpp).
+void fls_destroy_all(FiberExtras& x) noexcept;
 
 // Thread-safe mailbox of a hub; shared with HubHandles so it can outlive the hub.
 struct Inbox {
@@ -133,7 +142,12 @@ class Hub {
   bool is_fork_root(const FiberBase* f) const noexcept { return f == fork_root_; }
 
   HubStats stats() const noexcept;
-  void dump(FILE* out) const;
+  void dump(FILE* out) const;       // main and every live fiber
+  void dump_live(FILE* out) const;  // the live fibers only (what alive_ counts)
+  // Runs fn(key) when the hub is destroyed, while its loop still exists (objects that may
+  // outlive the hub, e.g. a static SignalHandler, detach themselves here).
+  void at_destroy(void* key, void (*fn)(void*));
+  void cancel_at_destroy(void* key) noexcept;
   // The name a fiber was given, or nullptr. Never allocates (used by the SIGSEGV handler).
   const char* name_of(const FiberBase* f) const noexcept;
 
@@ -155,6 +169,8 @@ class Hub {
   void link_live(FiberBase* f) noexcept;
   void unlink_live(FiberBase* f) noexcept;
   void drain_inbox() noexcept;
+  void kill_live_fibers() noexcept;  // thread exit: kill and unwind what is still alive
+  void run_exit_hooks() noexcept;
   static void on_timer(struct ev_loop*, void* w, int) noexcept;
   static void on_async(struct ev_loop*, void* w, int) noexcept;
 
@@ -187,6 +203,8 @@ class Hub {
   std::uint32_t next_streak_ = 0;  // consecutive dispatches of front-queued fibers
   Deadline last_poll_ = 0;
   IoHub* io_ = nullptr;
+  bool oom_reported_ = false;
+  std::vector<std::pair<void*, void (*)(void*)>> exit_hooks_;
   FiberBase* fork_root_ = nullptr;  // fork child: the spawned fiber that called fork(); its end ends the process
   HubDiag diag_;
 

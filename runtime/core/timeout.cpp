@@ -14,14 +14,24 @@ namespace greenev {
 Timeout::Timeout(detail::Deadline d, int) {
   deadline = d;
   fiber = detail::current_fiber();
+  fiber->add_ref();  // a Timeout that outlives its fiber must not write into a freed control block
   owner = this;
   outer = fiber->scopes_;
   fiber->scopes_ = this;
 }
 
 Timeout::~Timeout() {
-  assert(fiber->scopes_ == this && "greenev: Timeout scopes must end in reverse order, on their fiber");
-  fiber->scopes_ = outer;
+  if (!fiber->done()) {
+    assert(fiber->scopes_ == this && "greenev: Timeout scopes must end in reverse order, on their fiber");
+    // Release builds: unlink wherever it sits rather than corrupt the chain.
+    for (detail::TimeoutScope** p = &fiber->scopes_; *p; p = &(*p)->outer) {
+      if (*p == this) {
+        *p = outer;
+        break;
+      }
+    }
+  }
+  fiber->release();
 }
 
 bool Timeout::expired() const noexcept { return fired || deadline <= detail::now_ns(); }
@@ -29,6 +39,10 @@ bool Timeout::expired() const noexcept { return fired || deadline <= detail::now
 }  // namespace greenev
 
 namespace greenev::detail {
+
+void rearm_timeout(const Timeout* t) noexcept {
+  if (t) const_cast<Timeout*>(t)->fired = false;
+}
 
 Deadline scope_deadline(const FiberBase* f) noexcept {
   Deadline d = kForever;

@@ -4,10 +4,8 @@
 // dlsym per call costs a lock and a hash lookup). A patch reached before the constructor (another
 // library's constructor, a sanitizer runtime) resolves the table itself; while that is running the
 // few calls dlsym could need (read, write, close, poll, nanosleep) go to raw syscalls.
-// The fd table: a directory of chunk pointers; growth copies the directory under a mutex and
-// publishes the new one, old directories are kept (a reader may still hold one; they are tiny and
-// at most log2(max fd) of them ever exist). Entries for fds 0-1023 are static, so the common fds
-// never allocate, even from a signal handler.
+// Pass-through: a plain thread on an fd greenev made O_NONBLOCK underneath gets libc's blocking
+// behaviour, SO_RCVTIMEO/SO_SNDTIMEO included (the fd table itself is in fd_table.cpp).
 #include "io/io.hpp"
 
 #include <greenev/patches.hpp>
@@ -16,9 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
-#include <mutex>
-#include <new>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 
 namespace greenev::detail {
@@ -71,122 +66,46 @@ __attribute__((constructor(101))) void io_load() {
 }
 }  // namespace
 
-// ---- fd table ---------------------------------------------------------------------------------------
+// ---- pass-through on threads without a hub ------------------------------------------------------
 
-namespace {
-constexpr int kChunkBits = 10;
-constexpr int kChunkSize = 1 << kChunkBits;
-struct Chunk {
-  FdInfo e[kChunkSize];
-};
-struct Dir {
-  std::size_t cap;
-  std::atomic<Chunk*>* chunks;
-};
-constexpr std::size_t kDir0 = 64;  // 65536 fds before the directory first grows
-Chunk g_chunk0;
-std::atomic<Chunk*> g_dir0_slots[kDir0] = {&g_chunk0};
-Dir g_dir0{kDir0, g_dir0_slots};
-std::atomic<Dir*> g_dir{&g_dir0};
-std::mutex g_dir_mu;
-}  // namespace
-
-FdInfo* fd_info_if(int fd) noexcept {
-  if (fd < 0) return nullptr;
-  const std::size_t c = static_cast<std::size_t>(fd) >> kChunkBits;
-  Dir* d = g_dir.load(std::memory_order_acquire);
-  if (c >= d->cap) return nullptr;
-  Chunk* ch = d->chunks[c].load(std::memory_order_acquire);
-  return ch ? &ch->e[fd & (kChunkSize - 1)] : nullptr;
+bool passthrough_applies(int fd) noexcept {
+  FdInfo* fi = fd_info_if(fd);
+  if (!fi) return false;
+  const FdState s = fi->load();
+  return s.forced() && !s.user_nonblock() && s.cooperative();
 }
 
-FdInfo* fd_info(int fd) noexcept {
-  if (FdInfo* fi = fd_info_if(fd)) return fi;
-  if (fd < 0) return nullptr;
-  const std::size_t c = static_cast<std::size_t>(fd) >> kChunkBits;
-  std::lock_guard lk(g_dir_mu);
-  Dir* d = g_dir.load(std::memory_order_relaxed);
-  if (c >= d->cap) {
-    std::size_t cap = d->cap;
-    while (cap <= c) cap *= 2;
-    auto* slots = new (std::nothrow) std::atomic<Chunk*>[cap]();
-    auto* nd = new (std::nothrow) Dir{cap, slots};
-    if (!slots || !nd) return nullptr;
-    for (std::size_t i = 0; i < d->cap; ++i)
-      slots[i].store(d->chunks[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
-    g_dir.store(nd, std::memory_order_release);  // the old directory stays valid (never freed)
-    d = nd;
-  }
-  Chunk* ch = d->chunks[c].load(std::memory_order_relaxed);
-  if (!ch) {
-    ch = new (std::nothrow) Chunk();
-    if (!ch) return nullptr;
-    d->chunks[c].store(ch, std::memory_order_release);
-  }
-  return &ch->e[fd & (kChunkSize - 1)];
-}
-
-FdKind io_prepare(int fd, FdInfo* fi) noexcept {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return FdKind::other;  // EBADF: the call itself reports it
-  FdKind k = S_ISSOCK(st.st_mode)                           ? FdKind::socket
-             : S_ISFIFO(st.st_mode)                         ? FdKind::pipe
-             : S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)   ? FdKind::file
-                                                            : FdKind::other;
-  const bool pollable = k == FdKind::socket || k == FdKind::pipe;
-  if (pollable && fd <= 2) {
-    k = FdKind::shared;
-  } else if (pollable) {
-    const int fl = real().fcntl(fd, F_GETFL);
-    if (fl < 0) return FdKind::other;
-    if (fl & O_NONBLOCK) {
-      fi->user_nonblock.store(true, std::memory_order_relaxed);
-      fi->forced.store(false, std::memory_order_relaxed);
-    } else {
-      if (real().fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return FdKind::other;
-      fi->user_nonblock.store(false, std::memory_order_relaxed);
-      fi->forced.store(true, std::memory_order_relaxed);
+int passthrough_wait(int fd, int events, Deadline& dl) noexcept {
+  const int saved = errno;
+  FdInfo* fi = fd_info_if(fd);
+  const bool sock = fi && fi->load().kind() == FdKind::socket;
+  if (dl < 0) {  // first wait of this call: the kernel's timeout, exactly as the blocking call uses it
+    dl = kForever;
+    if (sock) {
+      struct timeval tv{};
+      socklen_t len = sizeof tv;
+      if (::getsockopt(fd, SOL_SOCKET, events & kIoWrite ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, &len) == 0)
+        dl = deadline_in(static_cast<std::int64_t>(tv.tv_sec) * 1'000'000'000 + tv.tv_usec * 1000);
     }
   }
-  fi->kind.store(k, std::memory_order_release);
-  return k;
-}
-
-void fd_reset(int fd) noexcept {
-  FdInfo* fi = fd_info_if(fd);
-  if (!fi) return;
-  fi->kind.store(FdKind::unknown, std::memory_order_release);
-  fi->user_nonblock.store(false, std::memory_order_relaxed);
-  fi->forced.store(false, std::memory_order_relaxed);
-  fi->rcvtimeo.store(0, std::memory_order_relaxed);
-  fi->sndtimeo.store(0, std::memory_order_relaxed);
-  fi->gen.fetch_add(1, std::memory_order_relaxed);
-}
-
-void fd_adopt_nonblocking_socket(int fd) noexcept {
-  FdInfo* fi = fd_info(fd);
-  if (!fi) return;
-  fi->user_nonblock.store(false, std::memory_order_relaxed);
-  fi->forced.store(true, std::memory_order_relaxed);
-  fi->rcvtimeo.store(0, std::memory_order_relaxed);
-  fi->sndtimeo.store(0, std::memory_order_relaxed);
-  fi->gen.fetch_add(1, std::memory_order_relaxed);
-  fi->kind.store(fd <= 2 ? FdKind::unknown : FdKind::socket, std::memory_order_release);
-}
-
-void fd_copy(int newfd, int oldfd) noexcept {
-  fd_reset(newfd);
-  FdInfo* o = fd_info_if(oldfd);
-  if (!o) return;
-  const FdKind k = o->kind.load(std::memory_order_acquire);
-  if (k == FdKind::unknown) return;
-  FdInfo* n = fd_info(newfd);
-  if (!n) return;
-  n->user_nonblock.store(o->user_nonblock.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  n->forced.store(o->forced.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  n->rcvtimeo.store(o->rcvtimeo.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  n->sndtimeo.store(o->sndtimeo.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  n->kind.store(k, std::memory_order_release);
+  struct pollfd p{fd, static_cast<short>(events & kIoWrite ? POLLOUT : POLLIN), 0};
+  for (;;) {
+    struct timespec ts, *tsp = nullptr;
+    if (dl != kForever) {
+      const Deadline left = dl - now_ns();
+      if (left <= 0) return EAGAIN;
+      ts.tv_sec = static_cast<time_t>(left / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(left % 1'000'000'000);
+      tsp = &ts;
+    }
+    const int r = real().ppoll(&p, 1, tsp, nullptr);
+    if (r > 0) break;
+    if (r == 0) return EAGAIN;
+    if (errno != EINTR) return errno;
+    if (dl != kForever) return EINTR;  // signal(7): socket calls with a timeout are never restarted
+  }
+  errno = saved;
+  return 0;
 }
 
 // ---- SIGPIPE on pipes -------------------------------------------------------------------------------

@@ -4,27 +4,22 @@
 //  * real(): the libc functions the patches replace, resolved once with dlsym(RTLD_NEXT) by a load
 //    time constructor (or by the first patched call, if one comes first). Until then read, write,
 //    close, poll and nanosleep fall back to raw syscalls, so a patch never calls a null pointer.
-//  * The process-wide fd table (FdInfo): what greenev knows of each descriptor, indexed by fd,
-//    grown on demand in chunks of 1024 (no fixed maximum; chunks are never freed or moved, so a
-//    lookup is two loads and never takes a lock). Fields are relaxed atomics: several threads may
-//    use one fd, the owner of an fd is whoever calls on it.
+//  * The process-wide fd table (runtime/io/fd_table.hpp): one CAS-driven state word per fd number.
 //  * io_call(): the one retry helper every patch uses: try the call; retry on EINTR; on EAGAIN
 //    (unless the user asked for non-blocking) park until the fd is ready or the deadline; retry.
 //    Never waits before trying.
 //
-// FdInfo.kind, per descriptor (the state machine; `gen` is bumped on every transition to unknown):
-//   unknown  never seen, or closed/re-created since.         -> socket | pipe | shared | file | other
-//            (io_prepare: one fstat + F_GETFL, O_NONBLOCK set underneath for socket and pipe)
-//   socket   cooperative; the real fd is O_NONBLOCK (forced=1 unless the user had set it).
+// The fd kinds (fd_table.hpp has the states and transitions):
+//   socket   cooperative; the real fd is O_NONBLOCK (forced unless the user had set it).
 //   pipe     cooperative, as socket (FIFOs too).
 //   shared   a socket/pipe at fd 0-2: shared with stdio and other processes, so its flags are left
 //            alone; the patches wait for readiness and then make the real (blocking) call.
 //   file     a regular file or block device: cannot be polled; inside a fiber the call runs whole on
 //            the thread pool (io_file_run, patches/file.cpp), or in place if that is switched off.
 //   other    ttys, eventfd, epoll, character devices...: the real call, unchanged.
-//   close/dup2 over it/socket()/accept()/pipe() returning it           -> unknown
 #pragma once
 #include "core/hub.hpp"
+#include "io/fd_table.hpp"
 
 #include <greenev/io.hpp>
 
@@ -51,7 +46,7 @@ namespace greenev::detail {
   X(socket) X(socketpair) X(connect) X(accept) X(accept4) X(recv) X(recvfrom) X(recvmsg) X(recvmmsg) \
   X(send) X(sendto) X(sendmsg) X(sendmmsg) X(shutdown) X(dup) X(dup2) X(dup3) X(pipe) X(pipe2)        \
   X(fcntl) X(fcntl64) X(ioctl) X(setsockopt) X(select) X(pselect) X(epoll_wait) X(epoll_pwait)       \
-  X(sleep) X(usleep)
+  X(sleep) X(usleep) X(close_range) X(closefrom)
 
 struct RealFns {
 #define GREENEV_X(n) decltype(&::n) n = nullptr;
@@ -80,41 +75,12 @@ inline Hub* coop_hub() noexcept {
   return h;
 }
 
-// ---- the fd table ----------------------------------------------------------------------------------
-enum class FdKind : std::uint8_t { unknown, socket, pipe, shared, other, file };
-
-struct FdInfo {
-  std::atomic<FdKind> kind{FdKind::unknown};
-  std::atomic<bool> user_nonblock{false};  // the user's view of O_NONBLOCK
-  std::atomic<bool> forced{false};         // greenev set O_NONBLOCK on the real fd
-  std::atomic<std::uint32_t> gen{0};       // bumped whenever the entry is reset
-  std::atomic<std::int64_t> rcvtimeo{0};   // SO_RCVTIMEO in ns, 0 = none
-  std::atomic<std::int64_t> sndtimeo{0};   // SO_SNDTIMEO in ns
-};
-
-// The entry for fd (allocated on demand); null for fd < 0 or if memory runs out.
-FdInfo* fd_info(int fd) noexcept;
-// The entry if its chunk exists, else null (for calls that only need to reset state).
-FdInfo* fd_info_if(int fd) noexcept;
-// Resolves an unknown kind: fstat, F_GETFL, sets O_NONBLOCK underneath for sockets and pipes.
-FdKind io_prepare(int fd, FdInfo* fi) noexcept;
-// A descriptor number was (re)created by socket/accept/pipe/open...: forget what we knew.
-void fd_reset(int fd) noexcept;
-// fd was just created O_NONBLOCK by greenev itself (StreamServer's accept4): a cooperative socket
-// whose user view is blocking, known without the fstat/fcntl of io_prepare.
-void fd_adopt_nonblocking_socket(int fd) noexcept;
-// newfd now shares oldfd's open file description (dup family).
-void fd_copy(int newfd, int oldfd) noexcept;
-// Before the real close(fd) (or dup2 over it): wakes this hub's waiters on fd with EBADF, stops
-// its watcher, resets the table entry. Safe from any thread and context.
+// ---- descriptor lifetime ---------------------------------------------------------------------------
+// Before the real close(fd) (or dup2/dup3 over it, close_range): resets the table entry (new
+// generation); wakes this hub's waiters on fd with EBADF and stops its watcher; tells every other
+// hub that holds a watcher for fd (through its inbox) to do the same for this generation.
+// Never allocates on the calling hub's path; the cross-hub message takes the target's inbox mutex.
 void io_before_close(int fd) noexcept;
-
-inline FdKind fd_kind(int fd, FdInfo*& fi) noexcept {
-  fi = fd_info(fd);
-  if (!fi) return FdKind::other;
-  FdKind k = fi->kind.load(std::memory_order_acquire);
-  return k != FdKind::unknown ? k : io_prepare(fd, fi);
-}
 
 // ---- waiting ---------------------------------------------------------------------------------------
 // Parks the current fiber on fd until ready/deadline. Returns 0 when it should retry, else the
@@ -136,12 +102,6 @@ inline Deadline deadline_in(std::int64_t ns) noexcept {
   if (ns <= 0) return kForever;
   Deadline now = now_ns();
   return ns > kForever - now ? kForever : now + ns;
-}
-
-// The fd is cooperative and blocking from the user's view: the real fd is O_NONBLOCK only because
-// greenev made it so. Used by patches that need to know before calling (connect, the write loops).
-inline bool io_blocking_view(FdKind k, const FdInfo* fi) noexcept {
-  return (k == FdKind::socket || k == FdKind::pipe) && !fi->user_nonblock.load(std::memory_order_relaxed);
 }
 
 // ---- regular files (patches/file.cpp) ------------------------------------------------------------
@@ -176,7 +136,8 @@ auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, IoCt
     -> decltype(op()) {
   const int saved_errno = errno;
   FdInfo* fi;
-  const FdKind kind = fd_kind(fd, fi);
+  const FdState st = fd_state(fd, fi);
+  const FdKind kind = st.kind();
   if (kind == FdKind::other) return op();
   if (kind == FdKind::file) return io_file_call(op);
   if (kind == FdKind::shared && !dontwait) {
@@ -185,9 +146,11 @@ auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, IoCt
       errno = why;
       return -1;
     }
-    return op();
+    auto r = op();
+    if (r >= 0) errno = saved_errno;  // other fibers ran meanwhile
+    return r;
   }
-  const bool nonblock = dontwait || fi->user_nonblock.load(std::memory_order_relaxed);
+  const bool nonblock = dontwait || st.user_nonblock();
   for (;;) {
     auto r = op();
     if (r >= 0) {
@@ -223,8 +186,7 @@ auto io_call(Hub& h, int fd, int events, bool dontwait, const char* reason, Op&&
 template <class Op>
 ssize_t io_xfer_all(Hub& h, int fd, int events, std::size_t total, bool dontwait, const char* reason, Op&& op) {
   FdInfo* fi;
-  const FdKind kind = fd_kind(fd, fi);
-  const bool loop = !dontwait && io_blocking_view(kind, fi);
+  const bool loop = !dontwait && fd_state(fd, fi).blocking_view();
   IoCtx ctx;
   std::size_t done = 0;
   for (;;) {
@@ -236,20 +198,27 @@ ssize_t io_xfer_all(Hub& h, int fd, int events, std::size_t total, bool dontwait
 }
 
 // A thread without a hub (or patching off) called on an fd greenev made O_NONBLOCK underneath and
-// got EAGAIN although the user's view is blocking: wait with the real poll and retry, as the
-// blocking call would have. Only ever reached on the EAGAIN path, so the fast path is untouched.
+// got EAGAIN although the user's view is blocking: do what the blocking call would have done —
+// wait with the real poll, bounded by the socket's SO_RCVTIMEO/SO_SNDTIMEO as the kernel has it
+// now (EAGAIN on expiry; EINTR when a signal interrupts a socket call with a timeout, as
+// signal(7) says), and retry. Only ever reached on the EAGAIN path: the fast path is untouched.
+// passthrough_wait returns 0 to retry, else the errno to fail with; `dl` starts at -1 (not read).
+int passthrough_wait(int fd, int events, Deadline& dl) noexcept;
+bool passthrough_applies(int fd) noexcept;  // forced underneath, blocking for the user
+
 template <class Op>
 auto passthrough_blocking(int fd, int events, Op&& op) -> decltype(op()) {
+  auto r = op();
+  if (__builtin_expect(r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK), 1)) return r;
+  if (!passthrough_applies(fd)) return r;
+  Deadline dl = -1;
   for (;;) {
-    auto r = op();
+    if (int e = passthrough_wait(fd, events, dl)) {
+      errno = e;
+      return -1;
+    }
+    r = op();
     if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
-    FdInfo* fi = fd_info_if(fd);
-    if (!fi || !fi->forced.load(std::memory_order_relaxed) || fi->user_nonblock.load(std::memory_order_relaxed))
-      return r;
-    struct pollfd p{fd, static_cast<short>(events & kIoWrite ? POLLOUT : POLLIN), 0};
-    const int saved = errno;
-    if (real().poll(&p, 1, -1) < 0 && errno != EINTR) return r;
-    errno = saved;
   }
 }
 

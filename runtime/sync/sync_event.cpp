@@ -26,9 +26,12 @@ Event::~Event() {
 
 void Event::set() {
   if (remote_ && !remote_->affinity.here()) {
-    flag_.store(true, std::memory_order_release);
-    // Touch nothing of *this after the post: the owner may wake, return and destroy the Event.
+    // Copy what the wake-up needs *before* publishing: once the flag is visible the owner may
+    // see it (is_set(), a wait that returns at once), leave the scope and destroy the Event, so
+    // nothing of *this may be touched after the store.
     std::shared_ptr<Remote> r = remote_;
+    flag_.store(true, std::memory_order_release);
+    if (detail::sync_test_hooks.after_publish) detail::sync_test_hooks.after_publish();
     r->affinity.post([r] {
       if (r->ev) r->ev->wake_all();
     });
@@ -51,6 +54,8 @@ bool Event::wait_until_ns(detail::Deadline d) {
 
 namespace detail {
 
+SyncTestHooks sync_test_hooks;
+
 ResultCore::ResultCore(cross_thread_t) : affinity_(std::make_unique<HubAffinity>()) {}
 
 ResultCore::~ResultCore() = default;
@@ -62,13 +67,17 @@ void ResultCore::claim() {
 }
 
 void ResultCore::publish(const std::shared_ptr<ResultCore>& self) {
-  self->state_.store(kReady, std::memory_order_release);
-  if (self->affinity_ && !self->affinity_->here()) {
-    std::shared_ptr<ResultCore> keep = self;
+  // `self` may be a reference into the owner's AsyncResult (a setter that captured it by
+  // reference): take our own reference before the store makes the result visible.
+  std::shared_ptr<ResultCore> keep = self;
+  if (keep->affinity_ && !keep->affinity_->here()) {
+    keep->state_.store(kReady, std::memory_order_release);
+    if (sync_test_hooks.after_publish) sync_test_hooks.after_publish();
     keep->affinity_->post([keep] { keep->waiters_.notify_all(); });
     return;
   }
-  self->waiters_.notify_all();
+  keep->state_.store(kReady, std::memory_order_release);
+  keep->waiters_.notify_all();
 }
 
 bool ResultCore::wait(Deadline d) {

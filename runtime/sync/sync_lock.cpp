@@ -13,21 +13,39 @@ namespace greenev {
 // --- Semaphore ---
 
 bool Semaphore::acquire_until_ns(detail::Deadline d) {
-  return detail::wait_on(waiters_, "semaphore", d);
+  const detail::WakeReason r = waiters_.wait("semaphore", d);
+  if (r == detail::WakeReason::woken) {
+    --in_flight_;  // the handed permit has arrived
+    return true;
+  }
+  detail::raise_for(r);
+  return false;
 }
 
 void Semaphore::release(std::ptrdiff_t n) {
   if (n < 0) throw std::invalid_argument("greenev: Semaphore::release with a negative count");
-  if (n > bound_ - count_) throw std::logic_error("greenev: BoundedSemaphore released too many times");
-  for (; n > 0 && !waiters_.empty(); --n) waiters_.notify_one();  // the permit goes with it
+  // Permits that would be free after this release (the count, plus hand-offs not yet taken),
+  // computed without signed overflow: count_ may be negative (Semaphore(-1)) or near the limits.
+  std::ptrdiff_t total;
+  if (__builtin_add_overflow(count_, in_flight_, &total) || __builtin_add_overflow(total, n, &total)) {
+    if (bound_ != std::numeric_limits<std::ptrdiff_t>::max())
+      throw std::logic_error("greenev: BoundedSemaphore released too many times");
+    throw std::overflow_error("greenev: Semaphore count would overflow");
+  }
+  if (total > bound_) throw std::logic_error("greenev: BoundedSemaphore released too many times");
+  for (; n > 0 && !waiters_.empty(); --n) {
+    ++in_flight_;
+    waiters_.notify_one();  // the permit goes with it
+  }
   count_ += n;
 }
 
 // --- Mutex ---
 
 void Mutex::lock() {
-  detail::FiberBase* self = detail::current_fiber();
-  if (owner_ == nullptr) {
+  const std::uint64_t self = detail::current_fiber()->id();
+  if (!locked_) {
+    locked_ = true;
     owner_ = self;
     return;
   }
@@ -38,8 +56,9 @@ void Mutex::lock() {
 }
 
 bool Mutex::try_lock() noexcept {
-  if (owner_ != nullptr) return false;
-  owner_ = detail::current_fiber();
+  if (locked_) return false;
+  locked_ = true;
+  owner_ = detail::current_fiber()->id();
   return true;
 }
 
@@ -48,18 +67,18 @@ bool Mutex::lock_until_ns(detail::Deadline d) {
 }
 
 void Mutex::unlock() {
-  if (owner_ != detail::current_fiber())
+  if (!locked_ || owner_ != detail::current_fiber()->id())
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             "greenev: Mutex unlocked by a fiber that does not own it");
   if (detail::Waiter* w = waiters_.front()) {
-    owner_ = w->fiber;
+    owner_ = w->fiber->id();
     waiters_.notify_one();
   } else {
-    owner_ = nullptr;
+    locked_ = false;
   }
 }
 
-bool Mutex::owned_by_current() const noexcept { return owner_ != nullptr && owner_ == detail::current_fiber(); }
+bool Mutex::owned_by_current() const noexcept { return locked_ && owner_ == detail::current_fiber()->id(); }
 
 // --- RecursiveMutex ---
 
@@ -68,8 +87,8 @@ void RecursiveMutex::lock() {
 }
 
 bool RecursiveMutex::try_lock() noexcept {
-  detail::FiberBase* self = detail::current_fiber();
-  if (owner_ == nullptr) {
+  const std::uint64_t self = detail::current_fiber()->id();
+  if (depth_ == 0) {
     owner_ = self;
     depth_ = 1;
     return true;
@@ -86,16 +105,14 @@ bool RecursiveMutex::lock_until_ns(detail::Deadline d) {
 }
 
 void RecursiveMutex::unlock() {
-  if (owner_ != detail::current_fiber() || depth_ == 0)
+  if (depth_ == 0 || owner_ != detail::current_fiber()->id())
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             "greenev: RecursiveMutex unlocked by a fiber that does not own it");
   if (--depth_ > 0) return;
   if (detail::Waiter* w = waiters_.front()) {
-    owner_ = w->fiber;
+    owner_ = w->fiber->id();
     depth_ = 1;
     waiters_.notify_one();
-  } else {
-    owner_ = nullptr;
   }
 }
 

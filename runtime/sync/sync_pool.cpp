@@ -72,7 +72,7 @@ void GroupState::kill(bool wait) {
     if (f != self) request_kill(f);
   if (wait)
     for (FiberBase* f : snap)
-      if (f != self) wait_done(f, kForever);
+      if (f != self) kill_and_wait(f);  // unbounded by the caller's Timeouts, like Fiber::kill()
 }
 
 }  // namespace greenev::detail

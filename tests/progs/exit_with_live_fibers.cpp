@@ -1,9 +1,81 @@
-// Child program: main returns while a fiber still sleeps. Expected: exit 0 and a report naming
-// the fiber ("greenev: hub exiting with 1 live fiber(s)" ... "'sleeper'" ... "sleep").
+// Child program: fibers still alive when their hub goes are killed and unwound, and reported with
+// a count that matches the list (main is never listed).
+//   (none)     main returns while 'sleeper' and 'waiter' are parked -> report with 2, both listed,
+//              both unwound ("unwound sleeper", "unwound waiter"), exit 0
+//   loopexit   main got LoopExit for a fiber stuck on an Event, caught it and carried on: no
+//              second report at exit, the stuck fiber is still unwound
+//   threads    200 threads each leave parked fibers behind at thread exit: their fibers are
+//              unwound and the process's fd count does not grow (epoll fd, eventfd freed)
 #include <greenev/greenev.hpp>
 
-int main() {
-  greenev::spawn(greenev::SpawnOptions{"sleeper"}, [] { greenev::sleep(std::chrono::hours(1)); }).detach();
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+struct Unwound {
+  std::string name;
+  ~Unwound() { std::printf("unwound %s\n", name.c_str()); }
+};
+
+static int count_fds() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
+  const char* mode = argc > 1 ? argv[1] : "";
+  if (std::strcmp(mode, "loopexit") == 0) {
+    static greenev::Event never;
+    auto stuck = greenev::spawn(greenev::SpawnOptions{"stuck"}, [] {
+      Unwound u{"stuck"};
+      never.wait();
+    });
+    try {
+      stuck.join();
+    } catch (const greenev::LoopExit&) {
+      std::puts("main got LoopExit and carries on");
+    }
+    return 0;
+  }
+  if (std::strcmp(mode, "threads") == 0) {
+    std::thread([] { greenev::spawn([] {}).join(); }).join();  // warm-up: lazily opened fds
+    const int before = count_fds();
+    int unwound = 0;
+    for (int i = 0; i < 200; ++i) {
+      std::thread([&] {
+        struct Count {
+          int& n;
+          ~Count() { ++n; }
+        };
+        greenev::spawn([&] {
+          Count c{unwound};
+          greenev::sleep(1h);
+        }).detach();
+        greenev::sleep(1ms);
+      }).join();
+    }
+    const int after = count_fds();
+    std::printf("unwound %d fds before %d after %d\n", unwound, before, after);
+    return 0;
+  }
+  greenev::spawn(greenev::SpawnOptions{"sleeper"}, [] {
+    Unwound u{"sleeper"};
+    greenev::sleep(std::chrono::hours(1));
+  }).detach();
+  static greenev::Event ev;
+  greenev::spawn(greenev::SpawnOptions{"waiter"}, [] {
+    Unwound u{"waiter"};
+    ev.wait();
+  }).detach();
   greenev::sleep(std::chrono::milliseconds(1));
   return 0;
 }

@@ -132,9 +132,12 @@ class GREENEV_API FiberBase {
   bool in_timer_ = false;          // timer_ is started
   bool queued_next_ = false;       // sits at the front of the ready queue (run-next hand-off)
   bool capture_stack_ = false;     // resumed only to record its stack for a dump (runtime/diag)
+  bool stuck_reported_ = false;    // parked when main got LoopExit (no second report at exit)
   const char* wait_reason_ = nullptr;
   std::uint64_t id_ = 0;
   Waiter* waiting_on_ = nullptr;   // the waiter linked while parked, if any
+  Deadline park_deadline_ = kForever;  // while in_timer_: the park's own deadline
+  Deadline park_due_ = kForever;       // while in_timer_: what the timer was armed for
   class TimeoutScope* scopes_ = nullptr;  // innermost greenev::Timeout of this fiber
   std::exception_ptr error_;
   WaitList joiners_;               // fibers blocked in join()/wait()
@@ -149,8 +152,9 @@ class GREENEV_API FiberBase {
 
 // --- the parking primitive (runtime/core/hub.cpp) ---
 
-// The fiber running on this thread; creates the thread's hub (and its main fiber) on first use.
-GREENEV_API FiberBase* current_fiber() noexcept;
+// The fiber running on this thread; creates the thread's hub (and its main fiber) on first use,
+// which throws std::system_error when it cannot (EMFILE).
+GREENEV_API FiberBase* current_fiber();
 
 // Parks the current fiber until unpark(), the deadline, an enclosing Timeout, or a kill.
 // Never throws; a pending kill or an expired Timeout scope returns at once without parking.
@@ -174,7 +178,9 @@ GREENEV_API void request_kill(FiberBase* f) noexcept;
 GREENEV_API bool wait_done(FiberBase* f, Deadline deadline);
 
 // Schedules a freshly built control block on the current thread's hub; takes a hub reference.
-GREENEV_API void schedule_new(FiberBase* f) noexcept;
+// On failure (the hub cannot be created, a requested stack cannot be mapped) it drops the
+// caller's reference to f and throws.
+GREENEV_API void schedule_new(FiberBase* f);
 
 // Throws the fiber's outcome: its exception, or FiberKilled. Marks the error observed.
 [[noreturn]] GREENEV_API void rethrow_outcome(FiberBase* f);

@@ -43,6 +43,7 @@ namespace detail {
 // Parks on `list` and raises for kill / scope timeout / loop exit. True when woken (handed what
 // was waited for), false when `deadline` passed.
 inline bool wait_on(WaitList& list, const char* reason, Deadline deadline, void* payload = nullptr) {
+  current_fiber();  // a thread's first wait creates its hub here, where a failure can throw
   WakeReason r = list.wait(reason, deadline, payload);
   if (r == WakeReason::woken) return true;
   raise_for(r);
@@ -63,6 +64,40 @@ class GREENEV_API HubAffinity {
   const void* hub_;
   HubHandle handle_;
 };
+
+// Collects the outcomes that end a wait while a primitive must still finish its own work (the
+// re-lock of Condition::wait): a kill beats a Timeout, the first Timeout beats later ones, and
+// whatever is not raised is re-armed (kill pending again, scope unfired) for the next suspension
+// — only once the collecting is over: re-armed earlier, a scope would end the re-lock at once.
+class GREENEV_API PendingRaise {
+ public:
+  PendingRaise() = default;
+  PendingRaise(const PendingRaise&) = delete;
+  PendingRaise& operator=(const PendingRaise&) = delete;
+  ~PendingRaise();  // re-arms whatever raise() did not throw (an exception escaped instead)
+
+  void add(WakeReason r);  // woken / timed_out: nothing; killed, scope_timeout, loop_exit: recorded
+  void add_kill() noexcept { killed_ = true; }
+  void add_timeout(const Timeout* t) noexcept;
+  bool any() const noexcept { return killed_ || timeout_ || loop_exit_; }
+  [[noreturn]] void raise();
+
+ private:
+  void rearm_deferred(bool include_first) noexcept;
+
+  bool killed_ = false;
+  bool loop_exit_ = false;
+  bool raised_ = false;
+  const Timeout* timeout_ = nullptr;
+  const Timeout* later_[8] = {};  // scopes that fired after timeout_ (distinct: each fires once)
+  std::size_t n_later_ = 0;
+};
+
+// Test-only interleaving points (null in normal runs; one predictable branch, off the hot path).
+struct SyncTestHooks {
+  void (*after_publish)() = nullptr;  // a cross-thread set() right after its flag became visible
+};
+GREENEV_API extern SyncTestHooks sync_test_hooks;
 
 // Gives wait_any / wait_all (wait.hpp) access to an object's wait list; specialised per type.
 template <class T>
