@@ -12,8 +12,8 @@ PACKAGES=(
   build-essential g++ cmake pkg-config
   # library dependencies
   libboost-context-dev libboost-fiber-dev libev-dev libsystemd-dev libboost-stacktrace-dev
-  # tests
-  doctest-dev
+  # tests (python3-prometheus-client: the reference parser checks the metrics output)
+  doctest-dev python3-prometheus-client
   # examples
   libhttp-parser-dev libhiredis-dev libcurl4-openssl-dev libpq-dev libssl-dev libsqlite3-dev
   libcli11-dev openssl

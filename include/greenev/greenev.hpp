@@ -1,6 +1,7 @@
 // greenev/greenev.hpp — everything.
 #pragma once
 #include <greenev/channel.hpp>
+#include <greenev/diagnostics.hpp>
 #include <greenev/errors.hpp>
 #include <greenev/event.hpp>
 #include <greenev/fiber.hpp>
@@ -10,6 +11,7 @@
 #include <greenev/io.hpp>
 #include <greenev/launcher.hpp>
 #include <greenev/lock.hpp>
+#include <greenev/metrics.hpp>
 #include <greenev/patches.hpp>
 #include <greenev/pool.hpp>
 #include <greenev/queue.hpp>

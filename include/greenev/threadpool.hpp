@@ -79,6 +79,7 @@ class GREENEV_API BlockingJob {
   bool delivered_ = false;             // the hub drained it: the result is readable
   bool abandoned_ = false;             // the waiter left (timeout/kill): do not unpark
   bool lost_ = false;                  // in flight at fork(): never completes in the child
+  std::int64_t queued_at_ = 0;         // submit time (queue-wait metric)
 };
 
 // How a wait reacts to a Timeout scope or kill() while the work is in flight.

@@ -77,11 +77,20 @@ void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
 #if defined(GREENEV_TSAN)
   tsan_handle(self);
 #endif
-  void* fake = nullptr;
   const int held = t_held_locks;  // this fiber's count waits on its own stack (held_locks.hpp)
-  before_switch(to, &fake);
-  bctx::transfer_t t = bctx::jump_fcontext(to->ctx_, self);
-  after_switch(t, fake);
+  for (;;) {
+    void* fake = nullptr;
+    before_switch(to, &fake);
+    bctx::transfer_t t = bctx::jump_fcontext(to->ctx_, self);
+    after_switch(t, fake);
+    // A fiber dump resumed us only to record this stack (runtime/diag/stack_capture.cpp): record
+    // it here, in our own context, and switch straight back without being woken.
+    if (!self->capture_stack_) [[likely]]
+      break;
+    self->capture_stack_ = false;
+    to = diag_capture_resumed(self);
+    if (!stack_canary_ok(self->stack_)) stack_overflow_abort(self);
+  }
   t_held_locks = held;
 }
 

@@ -133,6 +133,7 @@ Hub& Hub::create() {
   fiber_alloc_thread_init();  // its thread_local must outlive the hub (killed fibers free blocks)
   tls_hub_owner.reset(new Hub());
   tls_hub_ = tls_hub_owner.get();
+  diag_hub_created(tls_hub_);
   for (auto& slot : g_created_hooks)
     if (HubCreatedHook h = slot.load(std::memory_order_acquire)) h(*tls_hub_);
   return *tls_hub_;
@@ -184,7 +185,7 @@ void Hub::kill_live_fibers() noexcept {
   std::size_t unreported = 0;
   for (FiberBase* f = live_head_; f; f = f->all_next_) unreported += !f->stuck_reported_;
   if (unreported > 0) {
-    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s); killing them:\n", alive_);
+    std::fprintf(stderr, "greenev: hub exiting with %zu live fiber(s); killing them:\n", alive_.get());
     dump_live(stderr);
   }
   for (int round = 0; round < 4 && alive_ > 0; ++round) {
@@ -209,7 +210,7 @@ void Hub::kill_live_fibers() noexcept {
   }
   main_.kill_pending_ = false;
   if (alive_ > 0) {
-    std::fprintf(stderr, "greenev: %zu fiber(s) did not exit when killed; abandoned:\n", alive_);
+    std::fprintf(stderr, "greenev: %zu fiber(s) did not exit when killed; abandoned:\n", alive_.get());
     dump_live(stderr);
   }
 }
@@ -229,6 +230,7 @@ void Hub::run_exit_hooks() noexcept {
 }
 
 Hub::~Hub() {
+  diag_hub_destroyed(this);  // no monitor report or dump reaches a hub being torn down
   if (current_ == &main_ && alive_ > 0) kill_live_fibers();
   run_exit_hooks();  // e.g. SignalHandlers outliving the hub (statics) stop their watchers now
   {
@@ -240,7 +242,7 @@ Hub::~Hub() {
   if (current_ != &main_ || alive_ > 0) {
     if (current_ != &main_ && alive_ > 0) {
       std::fprintf(stderr, "greenev: exit() called inside fiber %llu with %zu live fiber(s); abandoned:\n",
-                   static_cast<unsigned long long>(current_->id_), alive_);
+                   static_cast<unsigned long long>(current_->id_), alive_.get());
       dump_live(stderr);
     }
     // Fibers that never finished stay allocated (their stacks may hold anything); keep them
@@ -286,6 +288,7 @@ void Hub::schedule_new(FiberBase* f) noexcept {
   f->id_ = g_next_id.fetch_add(1, std::memory_order_relaxed);
   f->add_ref();  // the hub's, dropped in retire()
   f->state_ = FiberState::ready;
+  ++spawned_;
   link_live(f);
   ready_.push_back(f);
 }
@@ -363,6 +366,7 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     ev_now_update(loop_);  // the loop's cached time may be stale after a long run of fibers
     const Deadline now = now_ns();
     if (due <= now) return sd <= deadline ? WakeReason::scope_timeout : WakeReason::timed_out;
+    self->parked_at_ = now;
     ev_timer* t = timer_of(self);
     ev_timer_init(t, reinterpret_cast<void (*)(struct ev_loop*, ev_timer*, int)>(&Hub::on_timer),
                   static_cast<double>(due - now) * 1e-9, 0.);
@@ -372,6 +376,8 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     self->park_deadline_ = deadline;
     self->park_due_ = due;
     ++active_watchers_;
+  } else {
+    self->parked_at_ = last_poll_;  // to the last loop poll: a clock read per park costs too much
   }
   self->state_ = FiberState::parked;
   self->wait_reason_ = reason;
@@ -383,6 +389,7 @@ WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
     --active_watchers_;
   }
   WakeReason r = self->wake_;
+  if (r == WakeReason::timed_out) diag_.timer_lag.record(now_ns() - due);  // loop lag
   // Which deadline fired: a scope's when it is (still) due no later than our own (ties: the scope).
   if (r == WakeReason::timed_out && self->scopes_ && scope_deadline(self) <= deadline)
     r = WakeReason::scope_timeout;
@@ -507,9 +514,12 @@ void Hub::hub_loop() noexcept {
       async_refd_ = want_ref;
     }
     const bool idle = ready_.empty();
+    const Deadline entered = now_ns();
+    diag_.enter_loop(entered);
     const int active = ev_run(loop_, idle ? EVRUN_ONCE : EVRUN_NOWAIT);
     ++iterations_;
     last_poll_ = now_ns();
+    diag_.leave_loop(entered, last_poll_);
     since_poll_ = 0;
     if (ready_.empty()) {
       // Nothing ready and nothing that could make anything ready: whoever waits, waits forever.
@@ -627,6 +637,7 @@ void request_kill(FiberBase* f) noexcept {
 }
 
 void schedule_new(FiberBase* f) {
+  f->spawn_site_ = __builtin_return_address(0);  // the spawn() call site, for fiber dumps
   Hub* h;
   try {
     h = &Hub::current();  // std::system_error when the hub cannot be created (EMFILE)

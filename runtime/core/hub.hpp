@@ -13,6 +13,7 @@
 #include <greenev/hub.hpp>
 
 #include "core/stack.hpp"
+#include "diag/hub_diag.hpp"
 
 #include <atomic>
 #include <exception>
@@ -157,6 +158,13 @@ class Hub {
   // The name a fiber was given, or nullptr. Never allocates (used by the SIGSEGV handler).
   const char* name_of(const FiberBase* f) const noexcept;
 
+  // Diagnostics (runtime/diag): counters, loop stamp, and the fibers a dump walks.
+  HubDiag& diag() noexcept { return diag_; }
+  const HubDiag& diag() const noexcept { return diag_; }
+  FiberBase* main_fiber() noexcept { return &main_; }
+  FiberBase* live_head() const noexcept { return live_head_; }
+  std::uint64_t spawned() const noexcept { return spawned_; }
+
  private:
   Hub();
   static Hub& create();
@@ -192,10 +200,12 @@ class Hub {
   alignas(8) unsigned char async_[64];  // ev_async
   bool async_refd_ = false;
   FiberBase* live_head_ = nullptr;  // every spawned, unfinished fiber (main and hub excluded)
-  std::size_t alive_ = 0;
-  std::size_t active_watchers_ = 0;
-  std::uint64_t switches_ = 0;
-  std::uint64_t iterations_ = 0;
+  // Read by other threads (metrics, the monitor): single-writer relaxed atomics, plain adds.
+  Relaxed<std::size_t> alive_{0};
+  Relaxed<std::size_t> active_watchers_{0};
+  Relaxed<std::uint64_t> switches_{0};
+  Relaxed<std::uint64_t> iterations_{0};
+  Relaxed<std::uint64_t> spawned_{0};
   std::uint32_t since_poll_ = 0;
   std::uint32_t next_streak_ = 0;  // consecutive dispatches of front-queued fibers
   Deadline last_poll_ = 0;
@@ -203,6 +213,7 @@ class Hub {
   bool oom_reported_ = false;
   std::vector<std::pair<void*, void (*)(void*)>> exit_hooks_;
   FiberBase* fork_root_ = nullptr;  // fork child: the spawned fiber that called fork(); its end ends the process
+  HubDiag diag_;
 
   void discard_for_fork(FiberBase* f) noexcept;
 };

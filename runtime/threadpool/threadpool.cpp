@@ -262,6 +262,7 @@ bool PoolImpl::submit(BlockingJob* job, bool& queued_for_slot) noexcept {
   Worker* wake = nullptr;
   {
     std::lock_guard lk(mu);
+    job->queued_at_ = now_ns();
     if (admitted.len < capacity && overflow.len == 0) {
       admitted.push(job);
       queued_for_slot = false;
@@ -323,6 +324,7 @@ void PoolImpl::worker_main(Worker* w) noexcept {
     }
     w->current = j;
     lk.unlock();
+    diag_pool_job_started(now_ns() - j->queued_at_);
     std::uint8_t expect = BlockingJob::queued;
     const bool run = j->state_.compare_exchange_strong(expect, BlockingJob::running, std::memory_order_acq_rel);
     if (run) j->execute();
@@ -407,6 +409,16 @@ void PoolImpl::fork_child() noexcept {
   idle = nullptr;
   live = 0;
   mu.unlock();
+}
+
+std::size_t threadpool_queued_jobs() noexcept {
+  std::size_t n = 0;
+  std::lock_guard lk(g_registry_mu);
+  for (PoolImpl* p = g_registry; p; p = p->reg_next) {
+    std::lock_guard pl(p->mu);
+    n += p->admitted.len + p->overflow.len;
+  }
+  return n;
 }
 
 // --- the fiber side ---

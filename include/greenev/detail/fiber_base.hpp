@@ -131,6 +131,7 @@ class GREENEV_API FiberBase {
   bool error_observed_ = false;    // someone retrieved error_ (else it is reported at destruction)
   bool in_timer_ = false;          // timer_ is started
   bool queued_next_ = false;       // sits at the front of the ready queue (run-next hand-off)
+  bool capture_stack_ = false;     // resumed only to record its stack for a dump (runtime/diag)
   bool stuck_reported_ = false;    // parked when main got LoopExit (no second report at exit)
   const char* wait_reason_ = nullptr;
   std::uint64_t id_ = 0;
@@ -143,6 +144,8 @@ class GREENEV_API FiberBase {
   FiberBase* all_prev_ = nullptr;  // the hub's list of live fibers (dumps, exit report)
   FiberBase* all_next_ = nullptr;
   void* san_ = nullptr;            // sanitizer fiber handle (TSan)
+  void* spawn_site_ = nullptr;     // return address of the spawn() call (fiber dumps)
+  Deadline parked_at_ = 0;         // when it parked (to the last loop poll when no deadline)
   std::unique_ptr<FiberExtras> extras_;
   alignas(8) unsigned char timer_[64];  // the park deadline's ev_timer (hub.cpp checks the size)
 };
