@@ -350,6 +350,11 @@ void Hub::switch_away(FiberBase* self) noexcept {
 }
 
 WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
+  if (current_->scopes_ && !current_->kill_pending_ && scope_pending(current_)) return WakeReason::scope_timeout;
+  return park_io(reason, deadline);
+}
+
+WakeReason Hub::park_io(const char* reason, Deadline deadline) noexcept {
   FiberBase* self = current_;
   if (self == &hub_fiber_) {
     std::fprintf(stderr, "greenev: blocking call (%s) made on the hub itself, from a loop callback\n", reason);
@@ -612,13 +617,10 @@ void Hub::dump(FILE* out) const {
 
 FiberBase* current_fiber() { return Hub::current().running(); }
 
-// The C++ API's park: a TimeoutError a patched call left pending is owed here (Hub::park, which the
-// patches use, does not look: a scope fires once, later patched calls are not bounded by it).
+// The C++ API's park: Hub::park returns at once for a TimeoutError a patched call left owed (the
+// patches use Hub::park_io, which does not: a scope fires once, later patched calls are not bounded).
 WakeReason park(const char* reason, Deadline deadline) noexcept {
-  Hub& h = Hub::current();
-  FiberBase* self = h.running();
-  if (self->scopes_ && !self->kill_pending_ && scope_pending(self)) return WakeReason::scope_timeout;
-  return h.park(reason, deadline);
+  return Hub::current().park(reason, deadline);
 }
 
 void unpark(FiberBase* f, WakeReason why) noexcept {

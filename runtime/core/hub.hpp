@@ -124,6 +124,9 @@ class Hub {
   void make_ready_next(FiberBase* f) noexcept;
   void run_next(FiberBase* f) noexcept;        // an unstarted ready fiber moves to the front
   WakeReason park(const char* reason, Deadline deadline) noexcept;
+  // park() for patched calls (runtime/io): does not return at once for a TimeoutError a patched
+  // call left owed (a scope fires once; docs/interrupts.md). park() does, for the C++ API.
+  WakeReason park_io(const char* reason, Deadline deadline) noexcept;
   void yield();
   // yield() for patched calls: never throws; returns killed / scope_timeout instead of raising
   // (without switching), else woken after the other ready fibers ran once.

@@ -305,7 +305,7 @@ int io_wait(Hub& h, int fd, int events, Deadline deadline, const char* reason, I
   w->want |= events & (EV_READ | EV_WRITE);
   apply(w);
   IntrGuard sig(h, intr);
-  const WakeReason r = h.park(reason, deadline);
+  const WakeReason r = h.park_io(reason, deadline);
   self->waiting_on_ = nullptr;
   if (wr.list) wr.list->unlink(wr);
   if (ww.list) ww.list->unlink(ww);
@@ -363,7 +363,7 @@ int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) 
   if (rc == 0) {
     self->waiting_on_ = nullptr;
     IntrGuard sig(h, Intr::always);
-    const WakeReason r = h.park("poll", deadline);
+    const WakeReason r = h.park_io("poll", deadline);
     rc = r == WakeReason::woken && sig.fired() ? EINTR : errno_for(h, r);
   }
   for (std::size_t i = 0; i < used; ++i) {
@@ -378,7 +378,7 @@ int io_wait_poll(Hub& h, const struct pollfd* fds, nfds_t n, Deadline deadline) 
 
 int io_sleep(Hub& h, Deadline deadline, const char* reason) noexcept {
   IntrGuard sig(h, Intr::always);
-  const WakeReason r = h.park(reason, deadline);
+  const WakeReason r = h.park_io(reason, deadline);
   if (r == WakeReason::woken && sig.fired()) return EINTR;
   return r == WakeReason::timed_out ? 0 : r == WakeReason::woken ? EAGAIN : errno_for(h, r);
 }
