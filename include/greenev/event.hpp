@@ -178,3 +178,5 @@ class AsyncResult {
 };
 
 }  // namespace greenev
+
+#include <greenev/detail/hub_submit.hpp>  // HubHandle::submit_async (needs AsyncResult complete)
