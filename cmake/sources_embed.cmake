@@ -4,4 +4,5 @@ list(APPEND GREENEV_SOURCES
   runtime/core/hub_handle.cpp
   runtime/embed/hub_thread.cpp
   runtime/embed/thread_wait.cpp
+  runtime/embed/thread_queue.cpp
 )

@@ -2,3 +2,4 @@
 # thread-world objects, thread-confinement checks. Cross-thread suites carry LABELS tsan.
 greenev_test(embed_hub_test embed_hub_test.cpp LABELS tsan)
 greenev_test(embed_wait_test embed_wait_test.cpp LABELS tsan)
+greenev_test(embed_queue_test embed_queue_test.cpp LABELS tsan)

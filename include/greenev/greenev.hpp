@@ -20,6 +20,7 @@
 #include <greenev/signal.hpp>
 #include <greenev/subprocess.hpp>
 #include <greenev/this_fiber.hpp>
+#include <greenev/thread_queue.hpp>
 #include <greenev/thread_wait.hpp>
 #include <greenev/threadpool.hpp>
 #include <greenev/timeout.hpp>
