@@ -6,9 +6,9 @@
 //
 // Any thread may call any operation. A caller on a thread that has a hub (a fiber, or the thread's
 // main stack once it has a hub) *parks* while it waits — the hub runs its other fibers; a caller
-// on a plain thread *blocks* that thread (a condition variable of its own). FIFO for items; waiters
-// are woken in arrival order, but a woken waiter can lose the item to a caller that arrives first
-// (no hand-off across threads), and then waits again.
+// on a plain thread *blocks* that thread (a condition variable per side). FIFO for items; parked
+// fibers are woken in arrival order (before blocked threads), but a woken waiter can lose the item
+// to a caller that arrives first (no hand-off across threads), and then waits again.
 //   put(v)        waits while full; ChannelClosed once closed (v is then left as it was).
 //   put(v, d)     gives up after d: false, v left as it was. try_put(v): never waits.
 //   get()         waits while empty; after close() drains what is buffered, then ChannelClosed.
@@ -26,6 +26,7 @@
 
 #include <cassert>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -37,8 +38,8 @@ namespace greenev {
 
 namespace detail {
 
-// The non-template half: the mutex, the two waiter lists and the waiting itself
-// (runtime/embed/thread_queue.cpp). Lists are touched only under mu_.
+// The non-template half: the mutex, the waiters and the waiting itself
+// (runtime/embed/thread_queue.cpp). Everything here is guarded by mu_.
 class GREENEV_API ThreadQueueCore {
  public:
   struct Waiter;
@@ -50,14 +51,21 @@ class GREENEV_API ThreadQueueCore {
   ThreadQueueCore(const ThreadQueueCore&) = delete;
   ThreadQueueCore& operator=(const ThreadQueueCore&) = delete;
 
-  // With lk held: waits until notified (or closed) or `d` passes; lk is held again on return.
-  // True when notified / closed (re-check the condition), false at the deadline. For fibers a
-  // kill / Timeout / LoopExit propagates (with lk held again and any notification passed on).
+  // With lk held: waits until woken (maybe spuriously) or `d` passes; lk is held again on
+  // return. False when `d` passed: the caller checks its condition once more, then gives up.
+  // For fibers a kill / Timeout / LoopExit propagates (lk held again, a wake-up passed on).
   bool wait(std::unique_lock<std::mutex>& lk, Side side, Deadline d);
-  // With mu_ held: wakes the first waiter of `side`, if any.
-  void notify_one(Side side) noexcept {
-    if (head_[side]) notify_first(side);
+  // With mu_ held, after a change that lets one waiter of `side` proceed: wakes the first parked
+  // fiber at once, or returns true when a blocked thread must be signalled (signal_thread(side))
+  // once mu_ is released — so the woken thread does not wake into a held mutex.
+  bool wake_locked(Side side) noexcept {
+    if (head_[side]) {
+      notify_first(side);
+      return false;
+    }
+    return threads_waiting_[side] > 0;
   }
+  void signal_thread(Side side) noexcept;
   void close_locked() noexcept;  // closed_ = true and every waiter woken
 
   mutable std::mutex mu_;
@@ -67,8 +75,10 @@ class GREENEV_API ThreadQueueCore {
   void notify_first(Side side) noexcept;
   void link(Waiter& w, Side side) noexcept;
   void unlink(Waiter& w, Side side) noexcept;
-  Waiter* head_[2] = {nullptr, nullptr};
+  Waiter* head_[2] = {nullptr, nullptr};  // parked fibers, FIFO
   Waiter* tail_[2] = {nullptr, nullptr};
+  std::size_t threads_waiting_[2] = {0, 0};
+  std::condition_variable cv_[2];  // blocked plain threads, per side
 };
 
 }  // namespace detail
@@ -92,9 +102,9 @@ class ThreadQueue : private detail::ThreadQueueCore {
   }
   template <class U>
   bool try_put(U&& v) {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     if (closed_ || size_ == cap_) return false;
-    push_locked(std::forward<U>(v));
+    push_locked(lk, std::forward<U>(v));
     return true;
   }
 
@@ -104,9 +114,9 @@ class ThreadQueue : private detail::ThreadQueueCore {
     return get_until(detail::deadline_after(d), false);
   }
   std::optional<T> try_get() {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     if (size_ == 0) return std::nullopt;
-    return pop_locked();
+    return pop_locked(lk);
   }
 
   void close() noexcept {
@@ -124,44 +134,49 @@ class ThreadQueue : private detail::ThreadQueueCore {
   std::size_t capacity() const noexcept { return cap_; }
 
  private:
+  // Both release lk (the wake-up of a blocked thread is sent after the unlock).
   template <class U>
-  void push_locked(U&& v) {
+  void push_locked(std::unique_lock<std::mutex>& lk, U&& v) {
     ring_[(head_ + size_) % cap_].emplace(std::forward<U>(v));
     ++size_;
-    notify_one(getters);
+    const bool signal = wake_locked(getters);
+    lk.unlock();
+    if (signal) signal_thread(getters);
   }
-  std::optional<T> pop_locked() {
+  std::optional<T> pop_locked(std::unique_lock<std::mutex>& lk) {
     std::optional<T> v(std::move(*ring_[head_]));
     ring_[head_].reset();
     head_ = (head_ + 1) % cap_;
     --size_;
-    notify_one(putters);
+    const bool signal = wake_locked(putters);
+    lk.unlock();
+    if (signal) signal_thread(putters);
     return v;
   }
   template <class U>
   bool put_until(U&& v, detail::Deadline d, bool throw_closed) {
     std::unique_lock lk(mu_);
-    for (;;) {
+    for (bool expired = false;; expired = !wait(lk, putters, d)) {
       if (closed_) {
         if (throw_closed) throw ChannelClosed();
         return false;
       }
       if (size_ < cap_) {
-        push_locked(std::forward<U>(v));
+        push_locked(lk, std::forward<U>(v));
         return true;
       }
-      if (!wait(lk, putters, d)) return false;
+      if (expired) return false;
     }
   }
   std::optional<T> get_until(detail::Deadline d, bool throw_closed) {
     std::unique_lock lk(mu_);
-    for (;;) {
-      if (size_ > 0) return pop_locked();
+    for (bool expired = false;; expired = !wait(lk, getters, d)) {
+      if (size_ > 0) return pop_locked(lk);
       if (closed_) {
         if (throw_closed) throw ChannelClosed();
         return std::nullopt;
       }
-      if (!wait(lk, getters, d)) return std::nullopt;
+      if (expired) return std::nullopt;
     }
   }
 
