@@ -5,4 +5,5 @@ list(APPEND GREENEV_SOURCES
   runtime/embed/hub_thread.cpp
   runtime/embed/thread_wait.cpp
   runtime/embed/thread_queue.cpp
+  runtime/embed/confined.cpp
 )

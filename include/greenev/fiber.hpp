@@ -32,6 +32,7 @@
 //                     waits on something nobody can ever set) can escape it.
 // Any of these on an empty handle (default-constructed, moved from, detached): std::logic_error.
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/fiber_base.hpp>
 #include <greenev/errors.hpp>
 
@@ -175,6 +176,7 @@ class Fiber {
  private:
   detail::FiberResult<T>* checked(const char* what) const {
     if (!t_) detail::throw_empty_handle(what);
+    GREENEV_CHECK_FIBER_CONFINED(t_, what);
     return t_;
   }
   detail::FiberResult<T>* t_ = nullptr;

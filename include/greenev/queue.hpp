@@ -18,6 +18,7 @@
 // timeout; ChannelClosed on close). A Timeout scope raises TimeoutError; kill() raises FiberExit.
 // Queues are confined to one hub thread (use the thread pool or AsyncResult between threads).
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 
 #include <algorithm>
@@ -156,6 +157,7 @@ class BasicQueue {
   }
   // Never waits: false when full (or closed).
   bool try_put(T v) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::try_put");
     if (closed_) return false;
     return offer(v);
   }
@@ -168,10 +170,14 @@ class BasicQueue {
     return get_ns(detail::deadline_after(d));
   }
   // Never waits: nullopt when empty (or closed and drained).
-  std::optional<T> try_get() { return take(); }
+  std::optional<T> try_get() {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::try_get");
+    return take();
+  }
 
   // Wakes every waiter; see the file comment for what each operation does afterwards.
   void close() noexcept {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::close");
     closed_ = true;
     getters_.notify_all();  // empty slots: they throw ChannelClosed
     putters_.notify_all();  // done == false: they throw ChannelClosed
@@ -215,6 +221,7 @@ class BasicQueue {
   }
 
   bool put_ns(T& v, detail::Deadline d) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::put");
     if (closed_) throw ChannelClosed();
     if (offer(v)) return true;
     PutSlot slot{&v, false};
@@ -250,6 +257,7 @@ class BasicQueue {
   }
 
   std::optional<T> get_ns(detail::Deadline d) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::get");
     if (std::optional<T> v = take()) return v;
     if (closed_) throw ChannelClosed();
     GetSlot slot;
