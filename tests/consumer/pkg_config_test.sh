@@ -35,30 +35,32 @@ done
 cflags=$(pkg-config --cflags greenev) || fail "pkg-config --cflags"
 [[ " $cflags " == *" -std=c++20 "* ]] || fail "Cflags lacks -std=c++20: $cflags"
 
-# 1. shared
+# 1. shared: one full compile+link as a user writes it; the other variants relink its object.
 # shellcheck disable=SC2046
 $cxx "$here/tiny_app.cpp" -o "$work/app-shared" $(pkg-config --cflags --libs greenev) ||
   fail "compile with pkg-config --cflags --libs"
+# shellcheck disable=SC2086
+$cxx -c "$here/tiny_app.cpp" -o "$work/app.o" $cflags || fail "compile with pkg-config --cflags"
 LD_LIBRARY_PATH=$libdir "$work/app-shared" || fail "app-shared did not run"
 
 # 2. libgreenev.a + dynamic libc
 static_libs=$(pkg-config --static --define-variable=greenevlib=:libgreenev.a --libs greenev) ||
   fail "pkg-config --static --libs"
 # shellcheck disable=SC2086
-$cxx "$here/tiny_app.cpp" -o "$work/app-static" $cflags $static_libs ||
+$cxx "$work/app.o" -o "$work/app-static" $static_libs ||
   fail "link libgreenev.a with: $static_libs"
 ldd "$work/app-static" | grep -q libgreenev && fail "app-static still needs libgreenev.so"
 "$work/app-static" || fail "app-static did not run"
 
 # 3. fully static: no binary may run past start-up
 # shellcheck disable=SC2086
-if $cxx -static "$here/tiny_app.cpp" -o "$work/app-full" $cflags $static_libs >"$work/full.log" 2>&1; then
+if $cxx -static "$work/app.o" -o "$work/app-full" $static_libs >"$work/full.log" 2>&1; then
   fail "a fully -static link succeeded"
 fi
 echo "fully -static link refused by the linker, as expected ($(grep -c 'multiple definition' "$work/full.log") multiple definitions)"
 # Forced through: the start-up check must stop it with one line.
 # shellcheck disable=SC2086
-if $cxx -static "$here/tiny_app.cpp" -o "$work/app-forced" $cflags $static_libs -lbacktrace \
+if $cxx -static "$work/app.o" -o "$work/app-forced" $static_libs -lbacktrace \
     -Wl,--allow-multiple-definition >"$work/forced.log" 2>&1; then
   out=$("$work/app-forced" 2>&1); rc=$?
   [[ $rc -eq 127 ]] || fail "forced -static binary exited $rc (want 127): $out"
