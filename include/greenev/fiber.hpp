@@ -24,7 +24,9 @@
 //                     where GreenletExit counts as success: here join() of a killed fiber throws,
 //                     so the link agrees with join). A linked exception counts as observed (not
 //                     reported as unhandled). The link fiber's own exceptions are reported as any
-//                     fiber's, under the name "link-of-<name>".
+//                     fiber's, under the name "link-of-<name>". Fibers killed because their
+//                     hub's thread exits have their links spawned but killed unstarted: they
+//                     do not run.
 //   killall(r)        kills every fiber of a range at once, then waits for all (gevent.killall);
 //                     killall(r, no_wait) only requests, killall(r, d) waits at most d (true: all
 //                     finished). An empty handle in r: std::logic_error before anything is killed.
