@@ -38,11 +38,6 @@ namespace {
 std::atomic<std::uint64_t> g_next_id{1};
 thread_local std::unique_ptr<Hub> tls_hub_owner;
 
-// Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us passed.
-constexpr std::uint32_t kPollEverySwitches = 64;
-constexpr Deadline kPollInterval = 100'000;
-// After this many consecutive run-next dispatches, one fiber from the back of the queue runs.
-constexpr std::uint32_t kMaxRunNext = 256;
 
 ev_timer* timer_of(FiberBase* f) noexcept { return reinterpret_cast<ev_timer*>(f->timer_); }
 
@@ -290,52 +285,29 @@ void Hub::schedule_new(FiberBase* f) noexcept {
   f->state_ = FiberState::ready;
   ++spawned_;
   link_live(f);
-  ready_.push_back(f);
+  push_ready(f);
 }
 
 void Hub::make_ready(FiberBase* f) noexcept {
   f->state_ = FiberState::ready;
-  ready_.push_back(f);
+  push_ready(f);
 }
 
 void Hub::make_ready_next(FiberBase* f) noexcept {
   f->state_ = FiberState::ready;
-  if (next_streak_ < kMaxRunNext) {
-    f->queued_next_ = true;
-    ready_.push_front(f);
-  } else {
-    ready_.push_back(f);
-  }
+  ready_.push_front(f);
 }
 
 void Hub::run_next(FiberBase* f) noexcept {
   assert(f->state_ == FiberState::ready);
-  if (f->queued_next_ || next_streak_ >= kMaxRunNext) return;
   ready_.remove(f);
-  make_ready_next(f);
-}
-
-FiberBase* Hub::pop_ready() noexcept {
-  FiberBase* f = ready_.pop_front();
-  if (f->queued_next_) {
-    f->queued_next_ = false;
-    ++next_streak_;
-  } else {
-    next_streak_ = 0;
-  }
-  return f;
-}
-
-bool Hub::poll_due() noexcept {
-  if (++since_poll_ < kPollEverySwitches) return false;
-  since_poll_ = 0;
-  return now_ns() - last_poll_ >= kPollInterval;
+  ready_.push_front(f);
 }
 
 void Hub::switch_away(FiberBase* self) noexcept {
   FiberBase* next;
   if (!ready_.empty() && !poll_due()) {
-    next = pop_ready();
+    next = ready_.pop();
     if (next == self) {
       self->state_ = FiberState::running;
       return;
@@ -423,8 +395,16 @@ void Hub::on_timer(struct ev_loop* loop, void* w, int) noexcept {
 }
 
 void Hub::yield() {
-  if (current_->scopes_ && scope_pending(current_)) raise_scope_timeout(current_);
-  raise_for(yield_nothrow());
+  FiberBase* self = current_;
+  if (self->scopes_ || self->kill_pending_) [[unlikely]] {  // the rules only matter with either set
+    if (self->scopes_ && scope_pending(self)) raise_scope_timeout(self);
+    raise_for(yield_nothrow());
+    return;
+  }
+  self->state_ = FiberState::ready;
+  ready_.flush_next();
+  ready_.push_back(self);
+  switch_away(self);
 }
 
 WakeReason Hub::yield_nothrow() noexcept {
@@ -432,6 +412,7 @@ WakeReason Hub::yield_nothrow() noexcept {
   if (self->kill_pending_) return WakeReason::killed;
   if (self->scopes_ && scope_deadline(self) <= now_ns()) return WakeReason::scope_timeout;
   self->state_ = FiberState::ready;
+  ready_.flush_next();
   ready_.push_back(self);
   switch_away(self);
   return WakeReason::woken;
@@ -495,7 +476,7 @@ void Hub::run_current() noexcept {
   }
   finish(f);
   if (__builtin_expect(f == fork_root_, 0)) fork_root_finished(f);
-  FiberBase* next = (!ready_.empty() && !poll_due()) ? pop_ready() : &hub_fiber_;
+  FiberBase* next = (!ready_.empty() && !poll_due()) ? ready_.pop() : &hub_fiber_;
   next->state_ = FiberState::running;
   current_ = next;
   ++switches_;
@@ -525,7 +506,7 @@ void Hub::hub_loop() noexcept {
     ++iterations_;
     last_poll_ = now_ns();
     diag_.leave_loop(entered, last_poll_);
-    since_poll_ = 0;
+    poll_budget_ = kPollEverySwitches;
     if (ready_.empty()) {
       // Nothing ready and nothing that could make anything ready: whoever waits, waits forever.
       if (idle && active == 0 && main_.state_ == FiberState::parked) {
@@ -535,7 +516,7 @@ void Hub::hub_loop() noexcept {
       }
       if (ready_.empty()) continue;
     }
-    FiberBase* next = pop_ready();
+    FiberBase* next = ready_.pop();
     next->state_ = FiberState::running;
     current_ = next;
     ++switches_;
