@@ -19,7 +19,7 @@ PACKAGES=(
   libcli11-dev openssl
   # benchmarks and comparison baselines (Go, gevent, redis, postgres, load generators)
   golang-go python3-gevent redis-server postgresql wrk curl nginx-light socat netcat-openbsd
-  strace
+  strace valgrind
   # taskset (util-linux), ps/pgrep (procps)
   util-linux procps
 )

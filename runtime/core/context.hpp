@@ -6,7 +6,8 @@
 // the CPU is on it. Sanitizer annotations (ASan fake stacks, TSan fibers) live here and nowhere else.
 // The switch is inline (hub.cpp is its only hot caller): a call into another translation unit cost
 // more than the rest of the bookkeeping (callgrind, README). First-run set-up stays out of line.
-// Rejected: LTO for the same effect (measured no better than this, and slower to build).
+// LTO would get the same inlining without moving code; not adopted: not measured to pay beyond
+// this (README), and it slows every build of the library.
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
 

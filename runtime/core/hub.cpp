@@ -35,7 +35,20 @@ constinit thread_local Hub* Hub::tls_hub_ = nullptr;
 
 namespace {
 
+// Fiber ids: unique process-wide, increasing per thread. Each thread takes blocks of 1024 so a
+// spawn costs no atomic read-modify-write (it was a measurable part of spawn+join).
 std::atomic<std::uint64_t> g_next_id{1};
+constexpr std::uint64_t kIdBlock = 1024;
+constinit thread_local std::uint64_t t_id_next __attribute__((tls_model("initial-exec"))) = 0;
+constinit thread_local std::uint64_t t_id_end __attribute__((tls_model("initial-exec"))) = 0;
+
+inline std::uint64_t next_fiber_id() noexcept {
+  if (t_id_next == t_id_end) [[unlikely]] {
+    t_id_next = g_next_id.fetch_add(kIdBlock, std::memory_order_relaxed);
+    t_id_end = t_id_next + kIdBlock;
+  }
+  return t_id_next++;
+}
 thread_local std::unique_ptr<Hub> tls_hub_owner;
 
 
@@ -280,7 +293,7 @@ void Hub::unlink_live(FiberBase* f) noexcept {
 
 void Hub::schedule_new(FiberBase* f) noexcept {
   f->hub_ = this;
-  f->id_ = g_next_id.fetch_add(1, std::memory_order_relaxed);
+  f->id_ = next_fiber_id();
   f->add_ref();  // the hub's, dropped in retire()
   f->state_ = FiberState::ready;
   ++spawned_;
@@ -300,8 +313,7 @@ void Hub::make_ready_next(FiberBase* f) noexcept {
 
 void Hub::run_next(FiberBase* f) noexcept {
   assert(f->state_ == FiberState::ready);
-  ready_.remove(f);
-  ready_.push_front(f);
+  ready_.move_to_front(f);
 }
 
 void Hub::switch_away(FiberBase* self) noexcept {

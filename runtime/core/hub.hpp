@@ -105,6 +105,12 @@ class ReadyQueue {
     link_after(f, nullptr);
     if (!next_tail_) next_tail_ = f;
   }
+  // A queued fiber to the head of next (join of an unstarted fiber); usually already there.
+  void move_to_front(FiberBase* f) noexcept {
+    if (f == head_ && next_tail_) return;
+    remove(f);
+    push_front(f);
+  }
   // yield(): everything queued now runs before a fiber pushed back after this.
   void flush_next() noexcept {
     next_tail_ = nullptr;
