@@ -121,8 +121,8 @@ def main(path):
     out.append("greenev benchmark comparison (%d round(s); median of rounds)" % len(rounds))
     out.append("ratio = median / reference median; reference = greenev, except the floors: "
                "switch_* -> boost_context (raw fcontext),")
-    out.append("        thread_roundtrip and run_blocking -> thread_roundtrip.eventfd, "
-               "patched_read -> patched_read.raw.")
+    out.append("        thread_roundtrip -> thread_roundtrip.eventfd, run_blocking(_samecpu) -> the same "
+               "program's eventfd_floor, patched_read -> patched_read.raw.")
     out.append("Lower is better, except *_per_s (throughput): higher is better.")
     out.append("")
     line = "  ".join(str(h).ljust(w[c]) if c not in (2, 5, 6) else str(h).rjust(w[c])
