@@ -5,6 +5,7 @@
 #   include/greenev/**.hpp
 #   lib/cmake/greenev/{greenevConfig,greenevConfigVersion,greenevTargets*,Findlibev}.cmake
 #   lib/pkgconfig/greenev.pc
+#   share/doc/greenev/{README.md, docs/*.md, examples/**}  (README links keep working)
 #
 # The export set holds greenev_shared (greenev::greenev), greenev_static (greenev::greenev_static)
 # and the INTERFACE target greenev_deps (greenev::greenev_deps) that both link. greenev_deps only
@@ -66,3 +67,13 @@ install(CODE "
   configure_file([[${CMAKE_CURRENT_LIST_DIR}/greenev.pc.in]] [[${PROJECT_BINARY_DIR}/greenev.pc]] @ONLY)
 ")
 install(FILES "${PROJECT_BINARY_DIR}/greenev.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+
+# Documentation and example sources: share/doc/greenev/{README.md, docs/, examples/}, the
+# repository's layout, so README's relative links still work there.
+# The examples are installed as reading material (their CMakeLists build them inside this tree;
+# a user builds one against the installed library with the pkg-config line in README).
+install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/docs/" DESTINATION "${CMAKE_INSTALL_DOCDIR}/docs"
+  FILES_MATCHING PATTERN "*.md")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/examples/" DESTINATION "${CMAKE_INSTALL_DOCDIR}/examples"
+  FILES_MATCHING PATTERN "*.cpp" PATTERN "*.hpp" PATTERN "*.md" PATTERN "*.service" PATTERN "*.socket")

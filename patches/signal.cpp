@@ -34,8 +34,15 @@ namespace {
 
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 
+// No function-local static: sanitizer runtimes call sigaction before their guard interceptors work.
+std::atomic<SigactionFn> g_real_sigaction{nullptr};
+
 SigactionFn real_sigaction() noexcept {
-  static const SigactionFn f = reinterpret_cast<SigactionFn>(dlsym(RTLD_NEXT, "sigaction"));
+  SigactionFn f = g_real_sigaction.load(std::memory_order_acquire);
+  if (!f) {
+    f = reinterpret_cast<SigactionFn>(dlsym(RTLD_NEXT, "sigaction"));  // idempotent: races are harmless
+    g_real_sigaction.store(f, std::memory_order_release);
+  }
   return f;
 }
 

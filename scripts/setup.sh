@@ -4,14 +4,21 @@
 # Idempotent: asks dpkg which packages are missing and only then runs apt-get (update + install),
 # so a second run on a ready machine touches nothing and needs no network. Runs as root on a fresh
 # Debian 12; uses sudo only when not root and sudo exists. Add new dependencies to PACKAGES below
-# (the one list every script uses).
+# (the one list every script uses). `--lib-only`: only what building and installing the library
+# needs (LIB_PACKAGES), for users who link greenev into their own programs.
 set -euo pipefail
 
-PACKAGES=(
-  # toolchain
+# What building and installing the library alone needs (`setup.sh --lib-only`): no Go,
+# PostgreSQL, redis, gevent or wrk.
+LIB_PACKAGES=(
   build-essential g++ cmake pkg-config
-  # library dependencies
-  libboost-context-dev libboost-fiber-dev libev-dev libsystemd-dev libboost-stacktrace-dev
+  libboost-context-dev libev-dev libboost-stacktrace-dev
+)
+
+PACKAGES=(
+  "${LIB_PACKAGES[@]}"
+  # not needed by the library itself (Boost.Fiber: a benchmark baseline; libsystemd-dev)
+  libboost-fiber-dev libsystemd-dev
   # tests (python3-prometheus-client: the reference parser checks the metrics output)
   doctest-dev python3-prometheus-client
   # examples
@@ -23,6 +30,13 @@ PACKAGES=(
   # taskset (util-linux), ps/pgrep (procps)
   util-linux procps
 )
+
+if [[ ${1:-} == --lib-only ]]; then
+  PACKAGES=("${LIB_PACKAGES[@]}")
+elif [[ $# -gt 0 ]]; then
+  echo "usage: setup.sh [--lib-only]" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

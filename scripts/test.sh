@@ -3,7 +3,8 @@
 #
 #   1. build/       default (RelWithDebInfo) build, whole ctest suite
 #   2. build-asan/  ASan+UBSan (-DGREENEV_SANITIZE=address), examples on, benchmarks off, whole suite
-#   3. build-tsan/  TSan (-DGREENEV_SANITIZE=thread), only tests labelled `tsan` (ctest -L tsan);
+#   3. build-tsan/  TSan (-DGREENEV_SANITIZE=thread), only tests labelled `tsan` (ctest -L tsan; only
+#                   they and the child programs they name are built: target greenev_tsan_tests);
 #                   skipped, without building, when no test carries that label
 #
 # Each ctest run prints its own summary; the last line is `greenev: N passed, M failed`, summed over
@@ -47,9 +48,9 @@ configure() {
   fi
 }
 build() {
-  local name=$1 dir=$2
-  echo "=== [$name] build $dir (-j$JOBS)"
-  if ! cmake --build "$dir" --parallel "$JOBS"; then
+  local name=$1 dir=$2 target=(${3:+--target "$3"})
+  echo "=== [$name] build $dir ${3:-all} (-j$JOBS)"
+  if ! cmake --build "$dir" --parallel "$JOBS" "${target[@]}"; then
     REPORT+=("$name: build FAILED")
     TOTAL_FAILED=$((TOTAL_FAILED + 1))
     return 1
@@ -145,7 +146,7 @@ if [[ "${GREENEV_SKIP_SANITIZERS:-0}" != 1 && "${GREENEV_SKIP_TSAN:-0}" != 1 ]];
     if [[ "${n_tsan:-0}" == 0 ]]; then
       echo "=== [tsan] no test labelled 'tsan'; skipping the TSan build"
       REPORT+=("tsan: skipped (no test labelled tsan)")
-    elif build tsan build-tsan; then
+    elif build tsan build-tsan greenev_tsan_tests; then
       tsan_prefix=$(sanitizer_prefix thread) || tsan_prefix=""
       read -r -a RUN_PREFIX <<<"$tsan_prefix"
       run_ctest tsan build-tsan -L tsan

@@ -62,15 +62,20 @@ TEST_CASE("no exit report for fibers main was already told about by LoopExit; th
   CHECK(r.out.find("unwound stuck") != std::string::npos);
 }
 
-TEST_CASE("a hub thread exiting with parked fibers unwinds them and leaks no fd") {
+TEST_CASE("a hub thread exiting with parked fibers unwinds them and leaks no fd nor address space") {
   auto r = test::run_child("exit_with_live_fibers", {"threads"}, {"ASAN_OPTIONS=detect_leaks=0"});
   CHECK(r.exit_code == 0);
   int unwound = -1, before = -1, after = -1;
+  long vm_before = -1, vm_after = -1;
   auto pos = r.out.find("unwound ");
   REQUIRE_MESSAGE(pos != std::string::npos, r.out);
-  std::sscanf(r.out.c_str() + pos, "unwound %d fds before %d after %d", &unwound, &before, &after);
+  std::sscanf(r.out.c_str() + pos, "unwound %d fds before %d after %d vm_kb before %ld after %ld", &unwound, &before,
+              &after, &vm_before, &vm_after);
   CHECK(unwound == 200);
   CHECK_MESSAGE(after <= before + 2, r.out);
+  // A 64 KiB alternate signal stack left behind per thread would add 12.5 MiB over 200 threads.
+  REQUIRE(vm_before > 0);
+  CHECK_MESSAGE(vm_after - vm_before < 200 * 64 / 4, r.out);
 }
 
 TEST_CASE("std::terminate inside a fiber names the fiber before aborting") {

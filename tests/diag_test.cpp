@@ -7,6 +7,8 @@
 
 #include <regex>
 #include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 
@@ -169,6 +171,32 @@ TEST_CASE("metrics move as the hub works") {
   test::require_hub_clean();
 }
 
+TEST_CASE("fds_watched counts the fds in the hub's poll set; a close takes its fd out") {
+  using greenev::metrics::this_hub;
+  const auto before = this_hub();
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  auto reader = greenev::spawn([&] {
+    char c = 0;
+    return ::read(sv[0], &c, 1);
+  });
+  greenev::sleep(1ms);  // the reader parks on sv[0]
+  CHECK(this_hub().fds_watched == before.fds_watched + 1);
+  CHECK(this_hub().watchers_active == before.watchers_active + 1);
+  CHECK(::write(sv[1], "x", 1) == 1);
+  CHECK(reader.join() == 1);
+  // Between waits the registration may stay armed (no epoll_ctl per read); the wait itself is over.
+  CHECK(this_hub().watchers_active == before.watchers_active);
+  CHECK(this_hub().fds_watched <= before.fds_watched + 1);
+  ::close(sv[0]);
+  ::close(sv[1]);
+  CHECK(this_hub().fds_watched == before.fds_watched);
+  std::ostringstream prom;
+  greenev::metrics::write_prometheus(prom, this_hub());
+  CHECK(prom.str().find("greenev_fds_watched ") != std::string::npos);
+  test::require_hub_clean();
+}
+
 TEST_CASE("metrics of every hub are visible from any thread, and snapshots sum") {
   std::atomic<bool> stop{false};
   std::atomic<pid_t> tid{0};
@@ -230,7 +258,7 @@ TEST_CASE("write_prometheus emits well-formed text exposition format") {
       ++samples;
     }
   }
-  CHECK(samples == 10 + 2 * 14);  // 10 plain series, 2 histograms of 12 buckets + sum + count
+  CHECK(samples == 11 + 2 * 14);  // 11 plain series, 2 histograms of 12 buckets + sum + count
   CHECK(has(text, "greenev_timer_lag_seconds_bucket{le=\"+Inf\"}"));
   CHECK(has(text, "# TYPE greenev_context_switches_total counter"));
   test::require_hub_clean();

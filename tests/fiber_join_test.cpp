@@ -24,12 +24,12 @@ TEST_CASE("join rethrows the exception that escaped the fiber") {
 
 TEST_CASE("join with a timeout gives up, and a later join gets the value") {
   auto f = greenev::spawn([] {
-    greenev::sleep(100ms);
+    greenev::sleep(400ms);
     return 5;
   });
   auto t0 = std::chrono::steady_clock::now();
   CHECK_FALSE(f.join(10ms).has_value());
-  CHECK(test::ms_since(t0) < 90);
+  CHECK(test::ms_since(t0) < 300);  // gave up long before the fiber finished (loaded CI: be generous)
   CHECK(f.join(5s) == std::optional<int>(5));
   auto v = greenev::spawn([] { greenev::sleep(50ms); });
   CHECK_FALSE(v.join(1ms));

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
 #include <poll.h>
 #include <sched.h>
 #include <thread>
@@ -152,6 +153,9 @@ TEST_CASE("a worker whose hub hangs is aborted, restarted, and the log names the
   test::curl(url(port, "/spin"), "-m 1");
   CHECK(l.wait_log("hung; sending SIGABRT", 20));
   CHECK(l.wait_log("SIGABRT report: fiber 'spin-handler'", 10));
+  // ... and its symbolized stack: the spinning handler's frames are in the worker's executable.
+  CHECK(l.wait_log("backtrace of the running code", 10));
+  CHECK(l.wait_log("launch_worker)", 10));
   CHECK(l.wait_log("killed by signal 6 (ABRT)", 10));
   CHECK(l.wait_log(": started", 10, 2));
   CHECK(l.wait_log("serving", 10, 2));
@@ -161,6 +165,35 @@ TEST_CASE("a worker whose hub hangs is aborted, restarted, and the log names the
   for (int i = 0; i < 100 && after.empty(); ++i, test::nap(0.1)) after = test::worker_pids(c);  // booted
   REQUIRE(after.size() == 1);
   CHECK(after[0] != before.at(0));
+}
+
+TEST_CASE("--max-requests with jitter recycles each worker between N and N+jitter requests, losing none") {
+  auto c = ctl("maxreq");
+  Launch l({"-w", "1", "-b", "127.0.0.1:0", "-c", c, "--max-requests", "5", "--max-requests-jitter", "20", "--",
+            test::worker_path()});
+  int port = l.port();
+  REQUIRE(port > 0);
+  int ok = 0, sent = 0;
+  // The master checks the count at each heartbeat, so a worker may serve a few past its limit.
+  for (; sent < 600 && Launch::count(l.log(), "replacing (served ") < 4; ++sent)
+    ok += test::curl(url(port)).out.find("worker ") == 0;
+  CHECK(ok == sent);
+  const std::string log = l.log();
+  INFO(log);
+  std::vector<unsigned long> limits;
+  for (auto p = log.find("replacing (served "); p != std::string::npos; p = log.find("replacing (served ", p + 1))
+    limits.push_back(std::strtoul(log.c_str() + log.find(", max ", p) + 6, nullptr, 10));
+  REQUIRE(limits.size() >= 4);
+  for (unsigned long m : limits) {
+    CHECK(m >= 5);
+    CHECK(m <= 25);
+  }
+  // Jitter: four limits drawn from 21 values are all equal with probability 1/9261.
+  CHECK(std::adjacent_find(limits.begin(), limits.end(), std::not_equal_to<>()) != limits.end());
+  l.signal(SIGTERM);
+  auto code = l.wait_exit(30);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
 }
 
 TEST_CASE("systemd socket activation: LISTEN_FDS adopted, sd_notify READY/STATUS/STOPPING sent") {

@@ -67,11 +67,13 @@ TEST_CASE("a kill that lands while Condition::wait re-acquires the lock after a 
   // The victim waits on cv under a short Timeout; when it fires the victim must re-lock, but the
   // holder has the mutex, so it parks in lock(): that is where the kill lands.
   int timeouts_seen = 0;
+  greenev::Event victim_waiting;  // ordering by events, not sleeps: TSan makes switches slow
   auto victim = greenev::spawn([&] {
     for (;;) {
       std::unique_lock lk(m);
       try {
-        greenev::Timeout t(20ms);
+        greenev::Timeout t(50ms);
+        victim_waiting.set();  // no switch before cv.wait parks and releases m
         cv.wait(lk);
       } catch (const greenev::TimeoutError&) {
         ++timeouts_seen;  // a "log and continue" loop: only a kill may end it
@@ -81,14 +83,14 @@ TEST_CASE("a kill that lands while Condition::wait re-acquires the lock after a 
     }
   });
   auto holder = greenev::spawn([&] {
-    greenev::sleep(5ms);  // the victim is waiting on cv (lock released)
+    victim_waiting.wait();  // the victim is waiting on cv (lock released)
     std::unique_lock lk(m);
     holder_has_lock.set();
     release.wait();
     holder_release = true;
   });
   holder_has_lock.wait();
-  greenev::sleep(40ms);  // the victim's Timeout fired; it is parked re-acquiring m
+  greenev::sleep(100ms);  // the victim's Timeout fired; it is parked re-acquiring m
   CHECK(victim.wait_reason() != nullptr);
   victim.kill(greenev::no_wait);
   greenev::this_fiber::yield();
@@ -112,13 +114,15 @@ TEST_CASE("an outer Timeout that fires while Condition::wait re-acquires is not 
   greenev::Event release;
   bool outer_fired = false;
   int inner_fired = 0;
+  greenev::Event victim_waiting;  // ordering by events, not sleeps: TSan makes switches slow
   auto victim = greenev::spawn([&] {
     try {
-      greenev::Timeout outer(40ms);
+      greenev::Timeout outer(80ms);
       for (int i = 0; i < 50; ++i) {
         std::unique_lock lk(m);
         try {
-          greenev::Timeout inner(10ms);
+          greenev::Timeout inner(20ms);
+          victim_waiting.set();  // no switch before cv.wait parks and releases m
           cv.wait(lk);
         } catch (const greenev::TimeoutError& e) {
           if (e.is(outer)) throw;
@@ -132,11 +136,11 @@ TEST_CASE("an outer Timeout that fires while Condition::wait re-acquires is not 
     }
   });
   auto holder = greenev::spawn([&] {
-    greenev::sleep(3ms);
+    victim_waiting.wait();
     std::unique_lock lk(m);
-    release.wait();  // holds m across both deadlines: inner (10 ms) and outer (40 ms)
+    release.wait();  // holds m across both deadlines: inner (20 ms) and outer (80 ms)
   });
-  greenev::sleep(80ms);
+  greenev::sleep(160ms);
   release.set();
   holder.join();
   victim.join();

@@ -2,6 +2,13 @@
 # start_server BIN ARGS...: runs it in the background (stdout to $dir/out, stderr to $dir/err),
 #   waits for its "listening on" line; sets $pid. first_addr: the first address it printed.
 # stop_server_expect_0 SIG: sends SIG, waits (<= 15 s) and fails unless the exit status is 0.
+# Sourcing it sets $dir (a fresh temporary folder) and an EXIT trap that kills the server and
+# removes $dir.
+set -euo pipefail
+dir=$(mktemp -d)
+pid=
+cleanup() { [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $dir/err ]] && { echo "--- server stderr:" >&2; tail -20 "$dir/err" >&2; }; exit 1; }
 
 start_server() {

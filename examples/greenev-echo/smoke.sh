@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test for greenev-echo, driven by netcat (nc -N: send stdin, half-close, print the reply).
 # Usage: smoke.sh path/to/greenev-echo. Every process it starts is stopped on exit.
-set -euo pipefail
 bin=$1
-dir=$(mktemp -d)
-pid=
-cleanup() { [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
 . "$(dirname "$0")/../common/smoke_lib.sh"
 
 "$bin" --help | grep -q -- --listen

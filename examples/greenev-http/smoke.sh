@@ -2,12 +2,7 @@
 # Smoke test for greenev-http, driven by real clients: curl (plain, and HTTPS with --cacert over a
 # certificate made here with `openssl req`), and a 3 s wrk run that must show 0 socket errors and
 # 0 non-2xx responses. Usage: smoke.sh path/to/greenev-http. Every process is stopped on exit.
-set -euo pipefail
 bin=$1
-dir=$(mktemp -d)
-pid=
-cleanup() { [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
 . "$(dirname "$0")/../common/smoke_lib.sh"
 
 "$bin" --help | grep -q -- --cert

@@ -15,6 +15,19 @@
 //                     FiberExit: gevent's kill(exception=...). The fiber ends with e as its
 //                     outcome unless it catches it; join() then rethrows e.
 //   on_done(cb)       runs cb(id) right after the fiber finishes (must not block).
+//   link(cb)          gevent's link: once the fiber finishes, spawns a new fiber on the same hub
+//                     running cb(Fiber<T>) (it may block, join, spawn). Already finished: spawned
+//                     at once. link_value(cb): only if it returned normally, cb(const T&) (a copy
+//                     taken when it finished, so a join() that moves the value out cannot race it;
+//                     cb() for void). link_exception(cb): only if it did not, cb(std::exception_ptr)
+//                     — its exception, kill(e)'s e, or FiberKilled for a plain kill (unlike gevent,
+//                     where GreenletExit counts as success: here join() of a killed fiber throws,
+//                     so the link agrees with join). A linked exception counts as observed (not
+//                     reported as unhandled). The link fiber's own exceptions are reported as any
+//                     fiber's, under the name "link-of-<name>".
+//   killall(r)        kills every fiber of a range at once, then waits for all (gevent.killall);
+//                     killall(r, no_wait) only requests, killall(r, d) waits at most d (true: all
+//                     finished). An empty handle in r: std::logic_error before anything is killed.
 //   spawn_later(d, fn) spawns a fiber that starts fn after d (killing it before then: fn never
 //                     runs).
 //
@@ -39,6 +52,8 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <ranges>
+#include <concepts>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -68,6 +83,8 @@ GREENEV_API void kill_and_wait(FiberBase* f);
 GREENEV_API void set_kill_exception(FiberBase* f, std::exception_ptr e);
 // Checks SpawnOptions::stack_size; throws std::invalid_argument naming an impossible size.
 GREENEV_API void check_stack_request(std::size_t bytes);
+template <class F>
+void spawn_link(const std::string& of, F&& fn);  // below, after spawn()
 
 template <class R>
 class FiberResult : public FiberBase {
@@ -168,7 +185,47 @@ class Fiber {
   void detach() noexcept {
     if (t_) detail::detach_fiber(std::exchange(t_, nullptr));
   }
-  void on_done(std::function<void(std::uint64_t)> cb) { detail::add_done_callback(t_, std::move(cb)); }
+  void on_done(std::function<void(std::uint64_t)> cb) { detail::add_done_callback(checked("on_done"), std::move(cb)); }
+
+  // gevent's link / link_value / link_exception; see the file comment.
+  template <class F>
+    requires std::invocable<F&, Fiber<T>&>
+  void link(F cb) {
+    detail::FiberResult<T>* t = checked("link");
+    detail::add_done_callback(t, [t, cb = std::move(cb)](std::uint64_t) mutable {
+      t->add_ref();
+      Fiber<T> self(t);
+      greenev::detail::spawn_link(self.name(), [self, cb = std::move(cb)]() mutable { cb(self); });
+    });
+  }
+  template <class F>
+  void link_value(F cb) {
+    detail::FiberResult<T>* t = checked("link_value");
+    detail::add_done_callback(t, [t, cb = std::move(cb)](std::uint64_t) mutable {
+      if (t->killed_ || t->error_) return;
+      if constexpr (std::is_void_v<T>) {
+        static_assert(std::is_invocable_v<F&>, "greenev: link_value on Fiber<void> takes cb()");
+        greenev::detail::spawn_link(detail::fiber_name(t), std::move(cb));
+      } else {
+        static_assert(std::is_copy_constructible_v<T>, "greenev: link_value needs a copyable result type");
+        static_assert(std::is_invocable_v<F&, const T&>, "greenev: link_value takes cb(const T&)");
+        greenev::detail::spawn_link(detail::fiber_name(t), [v = T(*t->result_), cb = std::move(cb)]() mutable {
+          cb(std::as_const(v));
+        });
+      }
+    });
+  }
+  template <class F>
+    requires std::invocable<F&, std::exception_ptr>
+  void link_exception(F cb) {
+    detail::FiberResult<T>* t = checked("link_exception");
+    detail::add_done_callback(t, [t, cb = std::move(cb)](std::uint64_t) mutable {
+      if (!t->killed_ && !t->error_) return;
+      std::exception_ptr e = t->error_ ? t->error_ : std::make_exception_ptr(FiberKilled());
+      t->error_observed_ = true;
+      greenev::detail::spawn_link(detail::fiber_name(t), [e, cb = std::move(cb)]() mutable { cb(e); });
+    });
+  }
 
   detail::FiberBase* native() const noexcept { return t_; }
 
@@ -209,6 +266,44 @@ auto spawn(F&& f, Args&&... args) {
 
 namespace detail {
 GREENEV_API void sleep_until_ns(Deadline d);
+
+// Spawns a link callback as its own fiber ("link-of-<name>"); runs inside a done-callback.
+template <class F>
+void spawn_link(const std::string& of, F&& fn) {
+  auto f = greenev::spawn(SpawnOptions{"link-of-" + of}, std::forward<F>(fn));
+  f.detach();
+}
+
+template <class Range>
+void check_all_handles(Range& r, const char* what) {
+  for (auto& f : r)
+    if (!f) throw_empty_handle(what);
+}
+}  // namespace detail
+
+// gevent.killall: kill every fiber of r (all requested first, so they unwind concurrently),
+// then wait for each as kill() does (unbounded by the caller's Timeouts).
+template <std::ranges::range Range>
+void killall(Range&& fibers) {
+  detail::check_all_handles(fibers, "killall");
+  for (auto& f : fibers) detail::request_kill(f.native());
+  for (auto& f : fibers) detail::kill_and_wait(f.native());
+}
+// Only requests the kills (gevent's block=False).
+template <std::ranges::range Range>
+void killall(Range&& fibers, no_wait_t) {
+  detail::check_all_handles(fibers, "killall");
+  for (auto& f : fibers) detail::request_kill(f.native());
+}
+// Requests the kills and waits at most d ("join"): true when every fiber has finished.
+template <std::ranges::range Range, class Rep, class Per>
+bool killall(Range&& fibers, std::chrono::duration<Rep, Per> d) {
+  detail::check_all_handles(fibers, "killall");
+  const detail::Deadline at = detail::deadline_after(d);
+  for (auto& f : fibers) detail::request_kill(f.native());
+  for (auto& f : fibers)
+    if (!detail::wait_done(f.native(), at)) return false;
+  return true;
 }
 
 // Spawns a fiber that sleeps d, then runs fn(args...) (gevent.spawn_later). Its Timeout scopes

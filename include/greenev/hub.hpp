@@ -39,6 +39,7 @@ struct HubStats {
   std::uint64_t loop_iterations = 0; // libev loop polls
   std::size_t fibers_alive = 0;      // spawned and not finished (main excluded)
   std::size_t active_watchers = 0;   // libev watchers greenev started and has not stopped
+  std::size_t fds_watched = 0;       // fds in the loop's poll set (waited on, or kept armed between waits)
 };
 GREENEV_API HubStats hub_stats();
 

@@ -39,6 +39,7 @@ struct GREENEV_API Snapshot {
   double loop_seconds = 0;                // inside the event loop: polling, waiting, callbacks
   double run_seconds = 0;                 // outside it: running fibers (hub lifetime - loop time)
   std::uint64_t watchers_active = 0;      // gauge: fd waits and timers in progress
+  std::uint64_t fds_watched = 0;          // gauge: fds in the hubs' poll sets (waited on or kept armed)
   std::uint64_t blocked_episodes = 0;     // times the monitor saw the hub held past its threshold
   Histogram timer_lag;                    // how late timed waits resumed after their deadline
   // --- process-wide (summed over processes when aggregating) ---

@@ -8,8 +8,11 @@
 // slot straight to the first waiting spawner (FIFO), so at most n members ever run, a spawner
 // cannot be overtaken, and a spawner that times out or is killed while waiting takes no slot.
 // map(f, range) runs f on every element (through spawn, so a Pool bounds the concurrency) and
-// returns the results in input order; imap_unordered(f, range) returns a ResultStream that
-// yields results as they complete. Both rethrow the first exception they meet.
+// returns the results in input order (void f: returns nothing, after all finished);
+// imap(f, range) yields them in input order as they become available, imap_unordered(f, range)
+// in completion order (both a ResultStream). All rethrow the first exception they meet.
+// apply(f, args...) runs f as a member and waits for its value (gevent's Pool.apply: the pool's
+// bound applies); apply_async(f, args...) spawns it and returns the Fiber at once.
 // The group's bookkeeping is shared with its members' callbacks, so destroying a Group (or Pool)
 // while members run is safe: they keep running, unmanaged. Confined to one hub thread.
 // Rejected: a slot Semaphore released by a wrapper around the user's callable (a fiber killed
@@ -121,24 +124,45 @@ class Group {
 
   // f(x) for every x of r, concurrently (bounded by a Pool); results in input order. Waits for
   // all of them, then rethrows the first exception in input order, if any.
+  // A void f: waits for all, then rethrows the first exception in input order, returns nothing.
   template <class F, class Range>
   auto map(F f, Range&& r) {
     using Item = std::ranges::range_value_t<Range>;
     using R = std::invoke_result_t<F&, Item&>;
-    static_assert(!std::is_void_v<R>, "greenev: map() needs a function that returns a value");
     std::vector<Fiber<R>> fibers;
     for (auto&& x : r) fibers.push_back(spawn(f, Item(x)));
     for (auto& fb : fibers) fb.wait();
-    std::vector<R> out;
-    out.reserve(fibers.size());
-    for (auto& fb : fibers) out.push_back(fb.get());
-    return out;
+    if constexpr (std::is_void_v<R>) {
+      for (auto& fb : fibers) fb.get();
+    } else {
+      std::vector<R> out;
+      out.reserve(fibers.size());
+      for (auto& fb : fibers) out.push_back(fb.get());
+      return out;
+    }
+  }
+
+  // Runs f(args...) as a member (waiting for a slot in a Pool) and returns its value or
+  // rethrows its exception (gevent's Pool.apply). The caller waits in join().
+  template <class F, class... Args>
+  auto apply(F&& f, Args&&... args) {
+    return spawn(std::forward<F>(f), std::forward<Args>(args)...).join();
+  }
+  // Spawns f(args...) as a member and returns the Fiber at once, or after waiting for a slot in
+  // a full Pool (gevent's Pool.apply_async); join() it, or link_value()/link_exception() it.
+  template <class F, class... Args>
+  auto apply_async(F&& f, Args&&... args) {
+    return spawn(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   // As map(), but a ResultStream that yields each result as soon as it is ready. The elements
   // are copied first; this Group must outlive the stream.
   template <class F, class Range>
   auto imap_unordered(F f, Range&& r);
+  // As imap_unordered(), but in input order: the next() waits for the next element's result
+  // even when later ones are done (they run meanwhile, bounded by a Pool).
+  template <class F, class Range>
+  auto imap(F f, Range&& r);
 
  protected:
   explicit Group(std::size_t limit) : st_(std::make_shared<detail::GroupState>(limit)) {}
@@ -172,7 +196,8 @@ class Pool : public Group {
   }
 };
 
-// Results of imap_unordered, in completion order. next() waits ("queue_get") for the next one:
+// Results of imap_unordered (completion order) or imap (input order). next() waits ("queue_get",
+// or "join" for imap) for the next one:
 // nullopt once all are delivered; a task's exception is rethrown by the next() that meets it.
 // Also an input range: for (auto& v : stream).
 template <class R>
@@ -183,7 +208,9 @@ class ResultStream {
     std::exception_ptr error;
   };
   struct State {
-    Queue<Outcome> q;  // unbounded; closed by the feeder once every task has finished
+    Queue<Outcome> q;  // unordered: unbounded; closed by the feeder once every task has finished
+    Queue<Fiber<R>> ordered;  // imap: the tasks in input order; closed once all are spawned
+    bool is_ordered = false;
   };
 
   ResultStream(std::shared_ptr<State> st, Fiber<void> feeder) : st_(std::move(st)), feeder_(std::move(feeder)) {}
@@ -194,6 +221,15 @@ class ResultStream {
   }
 
   std::optional<R> next() {
+    if (st_->is_ordered) {
+      Fiber<R> t;
+      try {
+        t = st_->ordered.get();
+      } catch (const ChannelClosed&) {
+        return std::nullopt;
+      }
+      return t.join();
+    }
     Outcome o;
     try {
       o = st_->q.get();
@@ -256,6 +292,25 @@ auto Group::imap_unordered(F f, Range&& r) {
     }
     for (auto& t : tasks) t.wait();
     st->q.close();
+  });
+  return Stream(std::move(st), std::move(feeder));
+}
+
+template <class F, class Range>
+auto Group::imap(F f, Range&& r) {
+  using Item = std::ranges::range_value_t<Range>;
+  using R = std::invoke_result_t<F&, Item&>;
+  static_assert(!std::is_void_v<R>, "greenev: imap() needs a function that returns a value");
+  using Stream = ResultStream<R>;
+  auto st = std::make_shared<typename Stream::State>();
+  st->is_ordered = true;
+  std::vector<Item> items(std::ranges::begin(r), std::ranges::end(r));
+  auto feeder = greenev::spawn([this, st, f = std::move(f), items = std::move(items)]() mutable {
+    struct CloseAtEnd {
+      typename Stream::State* s;
+      ~CloseAtEnd() { s->ordered.close(); }  // also when killed: the consumer sees the end
+    } closer{st.get()};
+    for (auto& x : items) st->ordered.put(spawn([f, x = std::move(x)]() mutable { return f(x); }));
   });
   return Stream(std::move(st), std::move(feeder));
 }

@@ -8,6 +8,9 @@
 // A woken waiter has already received / delivered its item, even if it is killed or its Timeout
 // expires before it runs; a waiter that times out or is killed while still queued has not, and
 // its item stays with it. No item is lost or duplicated. Waiters are served FIFO.
+// The item stays the caller's whenever a put does not deliver it: put/try_put take T&& (or copy a
+// const T&) and move from it only on success, so after try_put(std::move(x)) == false, a timed
+// put's false, or ChannelClosed, x still holds the item (a retry or a fallback can use it).
 // Storage: a ring buffer (FIFO), a vector (LIFO), a binary heap (priority); each allocates only
 // while growing towards maxsize, never per item in steady state. No std::function anywhere.
 //
@@ -16,6 +19,12 @@
 // blocked getters wake and throw ChannelClosed. try_put() returns false and try_get() nullopt
 // instead of throwing. Timed forms: put(v, d) -> bool, get(d) -> optional (false / nullopt on
 // timeout; ChannelClosed on close). A Timeout scope raises TimeoutError; kill() raises FiberExit.
+// for (auto& v : q) gets until the queue is closed and drained. peek() waits for an item and
+// returns a reference to it without taking it.
+// wait_any / select (wait.hpp) take queues: a queue is ready when get() would not wait (an item,
+// a blocked putter, or closed); can_put(q) is ready when put() would not wait. They wait on a
+// separate broadcast list (watchers_), notified only when someone watches, so the hand-off lists
+// keep their one-waiter-one-item rule.
 // Queues are confined to one hub thread (use the thread pool or AsyncResult between threads).
 #pragma once
 #include <greenev/detail/sync_common.hpp>
@@ -24,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <new>
@@ -58,6 +68,7 @@ class RingStore {
     ::new (static_cast<void*>(buf_ + tail)) T(std::forward<U>(v));
     ++n_;
   }
+  const T& front() const noexcept { return *std::launder(buf_ + head_); }
   T pop() {
     T* p = std::launder(buf_ + head_);
     T v(std::move(*p));
@@ -98,6 +109,7 @@ class StackStore {
   void push(U&& x) {
     v_.push_back(std::forward<U>(x));
   }
+  const T& front() const noexcept { return v_.back(); }
   T pop() {
     T x(std::move(v_.back()));
     v_.pop_back();
@@ -120,6 +132,7 @@ class HeapStore {
     v_.push_back(std::forward<U>(x));
     std::push_heap(v_.begin(), v_.end(), Greater{cmp_});
   }
+  const T& front() const noexcept { return v_.front(); }
   T pop() {
     std::pop_heap(v_.begin(), v_.end(), Greater{cmp_});
     T x(std::move(v_.back()));
@@ -147,17 +160,32 @@ class BasicQueue {
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
 
-  // Appends v, waiting for room ("queue_put") while the queue is full.
-  void put(T v) { put_ns(v, detail::kForever); }
-  // As put(), gives up after d: false (v not queued) on timeout.
+  // Appends v, waiting for room ("queue_put") while the queue is full. On ChannelClosed the
+  // item is still in v.
+  void put(T&& v) { put_ns(v, detail::kForever); }
+  void put(const T& v) {
+    T copy(v);
+    put_ns(copy, detail::kForever);
+  }
+  // As put(), gives up after d: false on timeout, and v still holds the item.
   template <class Rep, class Per>
-  bool put(T v, std::chrono::duration<Rep, Per> d) {
+  bool put(T&& v, std::chrono::duration<Rep, Per> d) {
     return put_ns(v, detail::deadline_after(d));
   }
-  // Never waits: false when full (or closed).
-  bool try_put(T v) {
+  template <class Rep, class Per>
+  bool put(const T& v, std::chrono::duration<Rep, Per> d) {
+    T copy(v);
+    return put_ns(copy, detail::deadline_after(d));
+  }
+  // Never waits: false when full (or closed), and v still holds the item.
+  bool try_put(T&& v) {
     if (closed_) return false;
     return offer(v);
+  }
+  bool try_put(const T& v) {
+    if (closed_ || !can_put()) return false;
+    T copy(v);
+    return offer(copy);
   }
 
   // Removes the next item, waiting ("queue_get") while the queue is empty.
@@ -170,9 +198,60 @@ class BasicQueue {
   // Never waits: nullopt when empty (or closed and drained).
   std::optional<T> try_get() { return take(); }
 
+  // The item the next get() would return, left in the queue; waits ("queue_peek") while there
+  // is none. ChannelClosed once closed and drained. The reference is valid until the queue
+  // changes (a get, a put that reorders a PriorityQueue, a putter that gives up).
+  const T& peek() { return *peek_ns(detail::kForever); }
+  // As peek(), gives up after d: nullptr on timeout.
+  template <class Rep, class Per>
+  const T* peek(std::chrono::duration<Rep, Per> d) {
+    return peek_ns(detail::deadline_after(d));
+  }
+  // Never waits: nullptr when nothing is there.
+  const T* try_peek() const noexcept {
+    if (!store_.empty()) return &store_.front();
+    if (detail::Waiter* w = putters_.front()) return static_cast<const PutSlot*>(w->payload)->item;
+    return nullptr;
+  }
+
+  // True when get() would not wait (an item or a blocked putter is there, or closed); true when
+  // put() would not wait (room, a waiting getter, or closed). What wait_any(q) / can_put(q) test.
+  bool can_get() const noexcept { return closed_ || !store_.empty() || !putters_.empty(); }
+  bool can_put() const noexcept { return closed_ || !getters_.empty() || store_.size() < max_; }
+
+  // for (auto& v : q): get() until the queue is closed and drained (an input range).
+  class iterator {
+   public:
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(BasicQueue* q) : q_(q) { ++*this; }
+    T& operator*() const { return *cur_; }
+    iterator& operator++() {
+      try {
+        cur_.emplace(q_->get());
+      } catch (const ChannelClosed&) {
+        cur_.reset();
+      }
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const noexcept { return !cur_; }
+
+   private:
+    BasicQueue* q_ = nullptr;
+    mutable std::optional<T> cur_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+  // For wait_any (wait.hpp): notified whenever can_get() or can_put() may have become true.
+  detail::WaitList& watch_list() noexcept { return watchers_; }
+
   // Wakes every waiter; see the file comment for what each operation does afterwards.
   void close() noexcept {
     closed_ = true;
+    notify_watchers();
     getters_.notify_all();  // empty slots: they throw ChannelClosed
     putters_.notify_all();  // done == false: they throw ChannelClosed
   }
@@ -209,15 +288,21 @@ class BasicQueue {
     if (store_.size() < max_) {
       store_.push(std::move(v));
       ++accepted_;
+      notify_watchers();
       return true;
     }
     return false;
+  }
+
+  void notify_watchers() noexcept {
+    if (!watchers_.empty()) watchers_.notify_all();
   }
 
   bool put_ns(T& v, detail::Deadline d) {
     if (closed_) throw ChannelClosed();
     if (offer(v)) return true;
     PutSlot slot{&v, false};
+    notify_watchers();  // a blocked putter makes get() ready (Channel)
     const bool woken = detail::wait_on(putters_, "queue_put", d, &slot);
     if (slot.done) return true;
     if (woken) throw ChannelClosed();  // woken without a taker: close()
@@ -229,6 +314,7 @@ class BasicQueue {
   std::optional<T> take() {
     if (!store_.empty()) {
       std::optional<T> v(store_.pop());
+      notify_watchers();  // room for a put
       if (detail::Waiter* w = putters_.front()) {
         auto* s = static_cast<PutSlot*>(w->payload);
         store_.push(std::move(*s->item));
@@ -249,10 +335,19 @@ class BasicQueue {
     return std::nullopt;
   }
 
+  const T* peek_ns(detail::Deadline d) {
+    for (;;) {
+      if (const T* p = try_peek()) return p;
+      if (closed_) throw ChannelClosed();
+      if (!detail::wait_on(watchers_, "queue_peek", d)) return try_peek();
+    }
+  }
+
   std::optional<T> get_ns(detail::Deadline d) {
     if (std::optional<T> v = take()) return v;
     if (closed_) throw ChannelClosed();
     GetSlot slot;
+    notify_watchers();  // a waiting getter makes put() ready (Channel)
     const bool woken = detail::wait_on(getters_, "queue_get", d, &slot);
     if (slot) return slot;
     if (woken) throw ChannelClosed();  // woken empty-handed: close()
@@ -264,6 +359,7 @@ class BasicQueue {
   bool closed_ = false;
   detail::WaitList getters_;
   detail::WaitList putters_;
+  detail::WaitList watchers_;  // wait_any / peek: broadcast, no hand-off
 };
 
 // FIFO. maxsize 0 (the default) means unbounded, as in gevent/Python.

@@ -20,11 +20,19 @@
 // parks in FIFO order (reason "run_blocking_queued") instead of blocking its thread, and a waiter
 // that gives up before its job started withdraws it: it never runs.
 //
+// pool.spawn(fn, args...) is gevent's threadpool.spawn: it returns an AsyncResult<R> at once and
+// runs fn on the pool; a fiber of the same hub waits on it cooperatively (get(), get(d), wait_any)
+// and may start several before waiting. A helper fiber ("threadpool-spawn") does the run() and
+// sets the result, so a kill of the waiting fiber does not cancel the work; the pool must outlive
+// it. The result is hub-confined (plain threads use HubHandle::submit / std::future instead).
+//
 // Rejected: std::future per call (a mutex + condvar the hub thread would block on), and waking
 // the fiber through HubHandle::post (a std::function and a fiber spawn per completion); results
 // come back on a lock-free per-hub completion list drained by one ev_async (runtime/hub_threadpool).
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
+#include <greenev/event.hpp>
+#include <greenev/fiber.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -213,6 +221,31 @@ class GREENEV_API ThreadPool {
   template <class F, class... Args>
   auto run(F&& f, Args&&... args) {
     return detail::run_on(impl_, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  // Starts fn(args...) on this pool and returns its AsyncResult at once (see the file comment).
+  template <class F, class... Args>
+  auto spawn(F&& f, Args&&... args) {
+    using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+    static_assert(!std::is_reference_v<R>, "greenev: ThreadPool::spawn needs a function returning a value, not a reference");
+    AsyncResult<R> res;
+    auto bound = detail::bind_blocking(std::forward<F>(f), std::forward<Args>(args)...);
+    greenev::spawn(SpawnOptions{"threadpool-spawn"}, [impl = impl_, res, fn = std::move(bound)]() mutable {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          detail::run_on(impl, std::move(fn));
+          res.set();
+        } else {
+          res.set(detail::run_on(impl, std::move(fn)));
+        }
+      } catch (const FiberExit&) {
+        res.set_exception(std::current_exception());  // the hub is going away: waiters see why
+        throw;
+      } catch (...) {
+        res.set_exception(std::current_exception());
+      }
+    }).detach();
+    return res;
   }
 
   std::size_t size() const noexcept;            // the most threads it runs

@@ -579,6 +579,7 @@ HubStats Hub::stats() const noexcept {
   s.loop_iterations = iterations_;
   s.fibers_alive = alive_;
   s.active_watchers = active_watchers_;
+  s.fds_watched = fds_watched_;
   return s;
 }
 

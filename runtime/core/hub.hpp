@@ -208,6 +208,9 @@ class Hub {
   // Watchers started through the hub (for the "ends with no active watchers" check).
   void watcher_started() noexcept { ++active_watchers_; }
   void watcher_stopped() noexcept { --active_watchers_; }
+  // fds registered with the loop (waited on or lingering): the hub's epoll set, for metrics.
+  void fd_armed() noexcept { ++fds_watched_; }
+  void fd_disarmed() noexcept { --fds_watched_; }
   void loop_ref() noexcept;
   void loop_unref() noexcept;
 
@@ -284,6 +287,7 @@ class Hub {
   // Read by other threads (metrics, the monitor): single-writer relaxed atomics, plain adds.
   Relaxed<std::size_t> alive_{0};
   Relaxed<std::size_t> active_watchers_{0};
+  Relaxed<std::size_t> fds_watched_{0};
   Relaxed<std::uint64_t> switches_{0};
   Relaxed<std::uint64_t> iterations_{0};
   Relaxed<std::uint64_t> spawned_{0};

@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -213,8 +214,10 @@ std::once_flag g_segv_once;
 thread_local void* t_altstack = nullptr;  // the alternate signal stack this thread mapped, if any
 constexpr std::size_t kAltStack = 64 * 1024;
 
+// The raw system call, never the patched write(2): in a fiber the patch may park, which in a
+// signal handler on an overflowed stack switches away for good.
 void write_str(const char* s) noexcept {
-  ssize_t r = ::write(2, s, std::strlen(s));
+  long r = ::syscall(SYS_write, 2, s, std::strlen(s));
   (void)r;
 }
 

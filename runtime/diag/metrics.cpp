@@ -57,6 +57,7 @@ metrics::Snapshot hub_snapshot(const Hub& h) {
   s.loop_seconds = static_cast<double>(loop_ns) * 1e-9;
   s.run_seconds = life > static_cast<Deadline>(loop_ns) ? static_cast<double>(life - static_cast<Deadline>(loop_ns)) * 1e-9 : 0;
   s.watchers_active = st.active_watchers;
+  s.fds_watched = st.fds_watched;
   s.blocked_episodes = d.blocked_episodes;
   s.timer_lag = to_histogram(d.timer_lag);
   return s;
@@ -125,6 +126,7 @@ Snapshot& Snapshot::operator+=(const Snapshot& o) noexcept {
   loop_seconds += o.loop_seconds;
   run_seconds += o.run_seconds;
   watchers_active += o.watchers_active;
+  fds_watched += o.fds_watched;
   blocked_episodes += o.blocked_episodes;
   timer_lag += o.timer_lag;
   threadpool_queued += o.threadpool_queued;
@@ -165,6 +167,7 @@ void write_prometheus(std::ostream& o, const Snapshot& s) {
   line(o, "greenev_run_seconds_total", "counter", "Time hubs spent outside their event loop, running fibers.",
        s.run_seconds);
   line(o, "greenev_watchers_active", "gauge", "fd waits and timers in progress.", static_cast<double>(s.watchers_active));
+  line(o, "greenev_fds_watched", "gauge", "fds in the hubs' poll sets (waited on or kept armed between waits).", static_cast<double>(s.fds_watched));
   line(o, "greenev_blocked_episodes_total", "counter", "Times the monitor saw a hub held past its threshold.",
        static_cast<double>(s.blocked_episodes));
   detail::histogram(o, "greenev_timer_lag_seconds", "How late timed waits resumed after their deadline.", s.timer_lag);

@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <thread>
 #include <ucontext.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace greenev::detail {
@@ -288,6 +289,23 @@ std::vector<std::string> format_frames(const std::vector<FrameInfo>& frames) {
     lines.push_back("#" + std::to_string(i) + " " + addr + " " + frames[i].text());
   }
   return lines;
+}
+
+void write_backtrace_here(int fd, const char* prefix) noexcept {
+  auto put = [fd](const std::string& line) {
+    for (std::size_t off = 0; off < line.size();) {
+      const long n = ::syscall(SYS_write, fd, line.data() + off, line.size() - off);
+      if (n <= 0) return;
+      off += static_cast<std::size_t>(n);
+    }
+  };
+  RawStack s;
+  capture_here(s);
+  try {
+    for (const std::string& l : format_frames(symbolize_here(s))) put(std::string(prefix) + l + "\n");
+  } catch (...) {
+    put(std::string(prefix) + "(could not symbolize the stack)\n");
+  }
 }
 
 }  // namespace greenev::detail

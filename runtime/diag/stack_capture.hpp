@@ -68,6 +68,12 @@ std::vector<FrameInfo> symbolize(const RawStack& s);
 // Starts the symbolizer thread and loads the debug information in the background.
 void symbolizer_warm_up();
 
+// Writes the calling thread's stack, symbolized on this thread, to fd as "<prefix>#i frame" lines,
+// with the raw system call. For a process about to die only (the launcher's SIGABRT report): in a
+// signal handler it allocates and reads debug information, which is not async-signal-safe, so the
+// caller sends what it must first and relies on a later SIGKILL to bound a deadlock.
+void write_backtrace_here(int fd, const char* prefix) noexcept;
+
 // "#0 func at file:line (object)" lines.
 std::vector<std::string> format_frames(const std::vector<FrameInfo>& frames);
 

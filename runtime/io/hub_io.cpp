@@ -133,6 +133,7 @@ void apply(Watch* w) noexcept {
       set_ref(w, true);  // libev's rule: a watcher is stopped ref'd
       ev_io_stop(loop, &w->io);
       w->hub->watcher_stopped();
+      w->hub->fd_disarmed();
       w->armed = 0;
       w->refd = false;
     }
@@ -145,6 +146,7 @@ void apply(Watch* w) noexcept {
       }
       ev_io_start(loop, &w->io);
       w->hub->watcher_started();
+      w->hub->fd_armed();
       w->armed = w->want;
       w->refd = true;
     }
@@ -188,6 +190,7 @@ void on_io(struct ev_loop* loop, ev_io* iow, int revents) noexcept {
     // libev found the fd invalid and stopped the watcher itself (fd_kill).
     if (!w->refd) ev_ref(loop);  // its stop undid a count our unref had already removed
     else w->hub->watcher_stopped();
+    if (w->armed) w->hub->fd_disarmed();
     w->armed = w->want = 0;
     w->refd = false;
     w->fresh = true;

@@ -33,8 +33,22 @@ RealFns g_real{.read = &sys_read, .write = &sys_write, .close = &sys_close, .pol
                .nanosleep = &sys_nanosleep};
 bool g_real_ready = false;
 
+// A fully -static executable has no dynamic section: no libc behind the patches for
+// dlsym(RTLD_NEXT) to find. glibc's libc.a normally refuses the link already (multiple
+// definitions of the patched getaddrinfo, __overflow...); one forced through (e.g.
+// -Wl,--allow-multiple-definition) stops here with one line instead of an abort in dlsym.
+extern "C" [[gnu::weak]] const char _DYNAMIC[];
+
 void init_real() noexcept {
   if (g_real_ready || g_real_busy) return;
+  if (_DYNAMIC == nullptr) {
+    static const char msg[] =
+        "greenev: this program is linked fully static (-static); greenev needs the dynamic C "
+        "library (its patches reach libc through dlsym(RTLD_NEXT)): link libgreenev.a with the "
+        "dynamic libc instead (see README, \"Static linking\")\n";
+    sys_write(2, msg, sizeof msg - 1);
+    _exit(127);
+  }
   g_real_busy = true;
 #define GREENEV_X(n)                                                     \
   if (void* p = dlsym(RTLD_NEXT, #n)) g_real.n = reinterpret_cast<decltype(g_real.n)>(p);

@@ -6,13 +6,15 @@
 // and it is not counted among the hub's watchers. The SIGABRT handler it installs runs in signal
 // context on the hub thread (the master aborts with tgkill on the tid from `hello`): it formats
 // the running fiber's name, id and last wait reason into a fixed buffer with no allocation, sends
-// it to the master and to stderr, then lets the default action kill the process (core dumps work).
+// it to the master and to stderr, then writes the symbolized stack to stderr (the master's log),
+// then lets the default action kill the process (core dumps work).
 // Rejected: answering from a dedicated fiber (it would keep the loop alive and appear in every
 // fiber dump and exit report of the user's program) and from a helper thread (it would answer even
 // while the hub is stuck).
 #include "launcher/heartbeat.hpp"
 
 #include "core/hub.hpp"
+#include "diag/stack_capture.hpp"
 
 #include <greenev/launcher.hpp>
 
@@ -130,8 +132,15 @@ void on_abort(int, siginfo_t* si, void*) {
   char line[sizeof m.text + 64] = "greenev: SIGABRT: ";
   append(line, sizeof line, m.text);
   append(line, sizeof line, "\n");
-  ssize_t n = ::write(2, line, std::strlen(line));
+  long n = ::syscall(SYS_write, 2, line, std::strlen(line));  // not the patched write: may park
   (void)n;
+  // Last, the stack: symbolizing is not async-signal-safe (diag/stack_capture.hpp), but what the
+  // master needs is already sent, and its SIGKILL follows if this never returns.
+  if (f) {
+    static const char head[] = "greenev: SIGABRT: backtrace of the running code (innermost first):\n";
+    n = ::syscall(SYS_write, 2, head, sizeof head - 1);
+    detail::write_backtrace_here(2, "greenev:   ");
+  }
   // SA_RESETHAND restored the default action; the signal is blocked until we return, then kills.
   ::raise(SIGABRT);
 }

@@ -5,7 +5,9 @@
 // fired). Only broadcast lists are eligible (fiber joiners, Event, AsyncResult: notify_all, no
 // payload hand-off), so a waiter unlinked by a notify while the fiber is already ready costs
 // nothing and loses nothing. Waiter::payload marks a waiter's state (below); every still-linked
-// waiter is unlinked on the way out, exceptions included.
+// waiter is unlinked on the way out, exceptions included. Queues (WaitItem::level) wait on their
+// broadcast watch list, but their readiness can be withdrawn before we run (another fiber took
+// the item): a fired level waiter is re-tested and, if no longer ready, linked again.
 #include <greenev/wait.hpp>
 
 #include <optional>
@@ -38,6 +40,7 @@ WaitOutcome wait_some(WaitItem* items, Waiter* ws, std::size_t n, std::size_t ne
     WaitOutcome o;
     for (std::size_t i = 0; i < n; ++i) {
       if (ws[i].payload == kLinked && ws[i].list == nullptr) ws[i].payload = kFired;
+      if (ws[i].payload == kFired && items[i].level) ws[i].payload = kIdle;  // re-test, re-link
       if (ws[i].payload == kFired || items[i].ready(items[i].obj)) {
         if (raise_error)
           if (std::exception_ptr e = items[i].error(items[i].obj)) std::rethrow_exception(e);

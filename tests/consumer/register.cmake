@@ -22,3 +22,12 @@ set_tests_properties(install_consumer PROPERTIES
   TIMEOUT 600
   # Installs the whole tree and compiles three programs; don't run beside CPU-hungry tests.
   RUN_SERIAL TRUE)
+
+# The quick pkg-config check (a few seconds): install, compile a tiny program with nothing but
+# `pkg-config --cflags --libs greenev`, then against libgreenev.a (--static), and check that a
+# fully -static link cannot produce a running binary. Skipped (77) if the install is impossible.
+add_test(NAME pkg_config_consumer
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/pkg_config_test.sh ${PROJECT_BINARY_DIR})
+set_tests_properties(pkg_config_consumer PROPERTIES
+  LABELS "packaging" TIMEOUT 180 SKIP_RETURN_CODE 77
+  ENVIRONMENT "CXX=${CMAKE_CXX_COMPILER}")

@@ -100,7 +100,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "[pkg-config] pkg-config --cflags --libs greenev failed:\n${pc_err}")
 endif()
 separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
-run(build-pkg-config "${CXX_COMPILER}" -std=c++20 "${SOURCE_DIR}/main.cpp" -o "${WORK_DIR}/consumer-pkg-config"
+run(build-pkg-config "${CXX_COMPILER}" "${SOURCE_DIR}/main.cpp" -o "${WORK_DIR}/consumer-pkg-config"
   ${pc_flags})
 run(run-pkg-config "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${libdir}" "${WORK_DIR}/consumer-pkg-config")
 

@@ -5,7 +5,8 @@
 //   loopexit   main got LoopExit for a fiber stuck on an Event, caught it and carried on: no
 //              second report at exit, the stuck fiber is still unwound
 //   threads    200 threads each leave parked fibers behind at thread exit: their fibers are
-//              unwound and the process's fd count does not grow (epoll fd, eventfd freed)
+//              unwound and the process's fd count does not grow (epoll fd, eventfd freed), nor
+//              does its address space by a per-thread mapping (the 64 KiB alternate signal stack)
 #include <greenev/greenev.hpp>
 
 #include <cstdio>
@@ -20,6 +21,17 @@ struct Unwound {
   std::string name;
   ~Unwound() { std::printf("unwound %s\n", name.c_str()); }
 };
+
+static long vm_kb() {
+  long kb = -1;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "VmSize: %ld kB", &kb) == 1) break;
+    std::fclose(f);
+  }
+  return kb;
+}
 
 static int count_fds() {
   int n = 0;
@@ -49,6 +61,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(mode, "threads") == 0) {
     std::thread([] { greenev::spawn([] {}).join(); }).join();  // warm-up: lazily opened fds
     const int before = count_fds();
+    const long vm_before = vm_kb();
     int unwound = 0;
     for (int i = 0; i < 200; ++i) {
       std::thread([&] {
@@ -64,7 +77,8 @@ int main(int argc, char** argv) {
       }).join();
     }
     const int after = count_fds();
-    std::printf("unwound %d fds before %d after %d\n", unwound, before, after);
+    std::printf("unwound %d fds before %d after %d vm_kb before %ld after %ld\n", unwound, before, after, vm_before,
+                vm_kb());
     return 0;
   }
   greenev::spawn(greenev::SpawnOptions{"sleeper"}, [] {
