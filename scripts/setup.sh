@@ -13,6 +13,7 @@ set -euo pipefail
 LIB_PACKAGES=(
   build-essential g++ cmake pkg-config
   libboost-context-dev libev-dev libboost-stacktrace-dev
+  libcli11-dev  # header-only; the greenev-launch command line
 )
 
 PACKAGES=(
@@ -23,10 +24,14 @@ PACKAGES=(
   doctest-dev python3-prometheus-client
   # examples
   libhttp-parser-dev libhiredis-dev libcurl4-openssl-dev libpq-dev libssl-dev libsqlite3-dev
-  libcli11-dev openssl
+  openssl
   # benchmarks and comparison baselines (Go, gevent, redis, postgres, load generators)
   golang-go python3-gevent redis-server postgresql wrk curl nginx-light socat netcat-openbsd
-  strace valgrind
+  strace
+  # callgrind: instructions per switch (tests/bench/callgrind_switch.sh)
+  valgrind
+  # ThreadQueue benchmark peer (moodycamel's lock-free queue; tests/bench/greenev_bench_thread_queue.cpp)
+  libconcurrentqueue-dev
   # taskset (util-linux), ps/pgrep (procps)
   util-linux procps
 )

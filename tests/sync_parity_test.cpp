@@ -227,6 +227,23 @@ TEST_CASE("killall kills every fiber of a range and waits; no_wait only requests
   CHECK(greenev::killall(fs, 1s));
   CHECK(unwound == 3);
 
+  struct Shutdown {
+    int code;
+  };
+  std::vector<greenev::Fiber<int>> workers;
+  for (int i = 0; i < 3; ++i)
+    workers.push_back(greenev::spawn([] {
+      try {
+        greenev::sleep(10s);
+      } catch (const Shutdown& s) {
+        return s.code;  // gevent's killall(exception=...): the fiber sees the user's type
+      }
+      return -1;
+    }));
+  greenev::this_fiber::yield();
+  greenev::killall(workers, Shutdown{7});
+  for (auto& w : workers) CHECK(w.join() == 7);
+
   std::vector<greenev::Fiber<void>> with_empty(2);
   with_empty[0] = greenev::spawn([] { greenev::sleep(10ms); });
   CHECK_THROWS_AS(greenev::killall(with_empty), std::logic_error);

@@ -14,6 +14,7 @@
 // Rejected: making every Event cross-thread (an allocation per Event and the loss of LoopExit's
 // "would block forever" report for the common, single-hub case).
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 
 #include <atomic>
@@ -38,19 +39,30 @@ class GREENEV_API Event {
 
   bool is_set() const noexcept { return flag_.load(std::memory_order_acquire); }
   // Sets the flag and wakes all waiters. Thread-safe for cross_thread events.
-  void set();
+  void set() {
+    if (!remote_) GREENEV_CHECK_CONFINED(waiters_, "Event::set");
+    set_any();
+  }
   // Resets the flag; later wait()s block again. Owning thread only.
-  void clear() noexcept { flag_.store(false, std::memory_order_relaxed); }
+  void clear() noexcept {
+    GREENEV_CHECK_CONFINED(waiters_, "Event::clear");
+    flag_.store(false, std::memory_order_relaxed);
+  }
 
   // Waits until set ("event_wait"). Returns at once when already set.
-  void wait() { wait_until_ns(detail::kForever); }
+  void wait() {
+    GREENEV_CHECK_CONFINED(waiters_, "Event::wait");
+    wait_until_ns(detail::kForever);
+  }
   // As wait(), gives up after d: true when the event was set.
   template <class Rep, class Per>
   bool wait(std::chrono::duration<Rep, Per> d) {
+    GREENEV_CHECK_CONFINED(waiters_, "Event::wait");
     return is_set() || wait_until_ns(detail::deadline_after(d));
   }
   template <class Clock, class Dur>
   bool wait_until(std::chrono::time_point<Clock, Dur> tp) {
+    GREENEV_CHECK_CONFINED(waiters_, "Event::wait_until");
     return is_set() || wait_until_ns(detail::deadline_at(tp));
   }
   bool cross_thread() const noexcept { return remote_ != nullptr; }
@@ -59,6 +71,7 @@ class GREENEV_API Event {
   friend struct detail::WaitableTraits<Event>;
   struct Remote;
   bool wait_until_ns(detail::Deadline d);
+  void set_any();  // set() from any thread (cross_thread) or the owner
   void wake_all() noexcept;
 
   std::atomic<bool> flag_{false};
@@ -178,3 +191,5 @@ class AsyncResult {
 };
 
 }  // namespace greenev
+
+#include <greenev/detail/hub_submit.hpp>  // HubHandle::submit_async (needs AsyncResult complete)

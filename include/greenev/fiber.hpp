@@ -24,10 +24,13 @@
 //                     where GreenletExit counts as success: here join() of a killed fiber throws,
 //                     so the link agrees with join). A linked exception counts as observed (not
 //                     reported as unhandled). The link fiber's own exceptions are reported as any
-//                     fiber's, under the name "link-of-<name>".
+//                     fiber's, under the name "link-of-<name>". Fibers killed because their
+//                     hub's thread exits have their links spawned but killed unstarted: they
+//                     do not run.
 //   killall(r)        kills every fiber of a range at once, then waits for all (gevent.killall);
 //                     killall(r, no_wait) only requests, killall(r, d) waits at most d (true: all
-//                     finished). An empty handle in r: std::logic_error before anything is killed.
+//                     finished), killall(r, e) raises e in each instead of FiberExit. An empty
+//                     handle in r: std::logic_error before anything is killed.
 //   spawn_later(d, fn) spawns a fiber that starts fn after d (killing it before then: fn never
 //                     runs).
 //
@@ -45,6 +48,7 @@
 //                     waits on something nobody can ever set) can escape it.
 // Any of these on an empty handle (default-constructed, moved from, detached): std::logic_error.
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/fiber_base.hpp>
 #include <greenev/errors.hpp>
 
@@ -232,6 +236,7 @@ class Fiber {
  private:
   detail::FiberResult<T>* checked(const char* what) const {
     if (!t_) detail::throw_empty_handle(what);
+    GREENEV_CHECK_FIBER_CONFINED(t_, what);
     return t_;
   }
   detail::FiberResult<T>* t_ = nullptr;
@@ -287,6 +292,18 @@ template <std::ranges::range Range>
 void killall(Range&& fibers) {
   detail::check_all_handles(fibers, "killall");
   for (auto& f : fibers) detail::request_kill(f.native());
+  for (auto& f : fibers) detail::kill_and_wait(f.native());
+}
+// gevent's killall(greenlets, exception): raises `exception` (any type, copied per fiber) in each
+// instead of FiberExit, then waits as killall(r) does.
+template <std::ranges::range Range, class E>
+  requires(!std::is_same_v<std::decay_t<E>, no_wait_t> && !requires { typename std::decay_t<E>::period; })
+void killall(Range&& fibers, const E& exception) {
+  detail::check_all_handles(fibers, "killall");
+  for (auto& f : fibers) {
+    detail::set_kill_exception(f.native(), std::make_exception_ptr(exception));
+    detail::request_kill(f.native());
+  }
   for (auto& f : fibers) detail::kill_and_wait(f.native());
 }
 // Only requests the kills (gevent's block=False).

@@ -8,6 +8,7 @@
 #include <greenev/fiber_local.hpp>
 #include <greenev/fork.hpp>
 #include <greenev/hub.hpp>
+#include <greenev/hub_thread.hpp>
 #include <greenev/io.hpp>
 #include <greenev/launcher.hpp>
 #include <greenev/lock.hpp>
@@ -19,6 +20,8 @@
 #include <greenev/signal.hpp>
 #include <greenev/subprocess.hpp>
 #include <greenev/this_fiber.hpp>
+#include <greenev/thread_queue.hpp>
+#include <greenev/thread_wait.hpp>
 #include <greenev/threadpool.hpp>
 #include <greenev/timeout.hpp>
 #include <greenev/wait.hpp>

@@ -10,6 +10,7 @@
 // The owner is recorded by fiber id, never by control-block address: blocks are recycled, so a
 // new fiber at the address of one that died holding the lock must not count as its owner.
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 
 #include <chrono>
@@ -24,8 +25,14 @@ class GREENEV_API Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void lock();                 // waits ("lock")
-  bool try_lock() noexcept;
+  void lock() {  // waits ("lock")
+    GREENEV_CHECK_CONFINED(waiters_, "Mutex::lock");
+    lock_impl();
+  }
+  bool try_lock() noexcept {
+    GREENEV_CHECK_CONFINED(waiters_, "Mutex::try_lock");
+    return try_lock_impl();
+  }
   template <class Rep, class Per>
   bool try_lock_for(std::chrono::duration<Rep, Per> d) {
     return try_lock() || lock_until_ns(detail::deadline_after(d));
@@ -34,7 +41,10 @@ class GREENEV_API Mutex {
   bool try_lock_until(std::chrono::time_point<Clock, Dur> tp) {
     return try_lock() || lock_until_ns(detail::deadline_at(tp));
   }
-  void unlock();
+  void unlock() {
+    GREENEV_CHECK_CONFINED(waiters_, "Mutex::unlock");
+    unlock_impl();
+  }
 
   bool locked() const noexcept { return locked_; }
   // True when the calling fiber holds it.
@@ -43,6 +53,9 @@ class GREENEV_API Mutex {
 
  private:
   bool lock_until_ns(detail::Deadline d);
+  void lock_impl();
+  bool try_lock_impl() noexcept;
+  void unlock_impl();
   bool locked_ = false;
   std::uint64_t owner_ = 0;  // fiber id, valid while locked_
   detail::WaitList waiters_;

@@ -27,6 +27,7 @@
 // keep their one-waiter-one-item rule.
 // Queues are confined to one hub thread (use the thread pool or AsyncResult between threads).
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 
 #include <algorithm>
@@ -179,6 +180,7 @@ class BasicQueue {
   }
   // Never waits: false when full (or closed), and v still holds the item.
   bool try_put(T&& v) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::try_put");
     if (closed_) return false;
     return offer(v);
   }
@@ -196,7 +198,10 @@ class BasicQueue {
     return get_ns(detail::deadline_after(d));
   }
   // Never waits: nullopt when empty (or closed and drained).
-  std::optional<T> try_get() { return take(); }
+  std::optional<T> try_get() {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::try_get");
+    return take();
+  }
 
   // The item the next get() would return, left in the queue; waits ("queue_peek") while there
   // is none. ChannelClosed once closed and drained. The reference is valid until the queue
@@ -250,6 +255,7 @@ class BasicQueue {
 
   // Wakes every waiter; see the file comment for what each operation does afterwards.
   void close() noexcept {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::close");
     closed_ = true;
     notify_watchers();
     getters_.notify_all();  // empty slots: they throw ChannelClosed
@@ -299,6 +305,7 @@ class BasicQueue {
   }
 
   bool put_ns(T& v, detail::Deadline d) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::put");
     if (closed_) throw ChannelClosed();
     if (offer(v)) return true;
     PutSlot slot{&v, false};
@@ -336,6 +343,7 @@ class BasicQueue {
   }
 
   const T* peek_ns(detail::Deadline d) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::peek");
     for (;;) {
       if (const T* p = try_peek()) return p;
       if (closed_) throw ChannelClosed();
@@ -344,6 +352,7 @@ class BasicQueue {
   }
 
   std::optional<T> get_ns(detail::Deadline d) {
+    GREENEV_CHECK_CONFINED(getters_, "Queue::get");
     if (std::optional<T> v = take()) return v;
     if (closed_) throw ChannelClosed();
     GetSlot slot;

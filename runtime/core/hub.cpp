@@ -241,10 +241,15 @@ Hub::~Hub() {
   diag_hub_destroyed(this);  // no monitor report or dump reaches a hub being torn down
   if (current_ == &main_ && alive_ > 0) kill_live_fibers();
   run_exit_hooks();  // e.g. SignalHandlers outliving the hub (statics) stop their watchers now
+  // Posted but never started: dropped here, on the hub's thread and outside the lock (a submit's
+  // result then holds HubStopped), not whenever the last HubHandle happens to go.
+  std::vector<PostItem> unrun;
   {
     std::lock_guard lk(inbox_->mu);
     inbox_->hub = nullptr;
+    unrun.swap(inbox_->items);
   }
+  unrun.clear();
   // Exiting from inside a fiber (exit() called there): the CPU is on a pooled stack, and live
   // fibers may hold watchers. Leave it all to the process's end.
   if (current_ != &main_ || alive_ > 0) {
@@ -543,7 +548,7 @@ void Hub::on_async(struct ev_loop* loop, void*, int) noexcept {
 }
 
 void Hub::drain_inbox() noexcept {
-  std::vector<std::function<void()>> items;
+  std::vector<PostItem> items;
   {
     std::lock_guard lk(inbox_->mu);
     items.swap(inbox_->items);
@@ -551,7 +556,7 @@ void Hub::drain_inbox() noexcept {
   for (std::size_t i = 0; i < items.size(); ++i) {
     FiberBase* t;
     try {
-      t = make_task(std::move(items[i]));
+      t = make_task(std::move(items[i].fn));
     } catch (const std::bad_alloc&) {
       // Out of memory for the control block: keep this item and the rest, in order, and try
       // again on a later loop iteration (a lost wake-up would hang whoever waits for it).
@@ -564,6 +569,13 @@ void Hub::drain_inbox() noexcept {
         std::fprintf(stderr, "greenev: out of memory starting a posted function; retrying\n");
       }
       return;
+    }
+    t->stack_request_ = items[i].stack_size;
+    if (!items[i].name.empty()) {
+      try {
+        set_fiber_name(t, std::move(items[i].name));
+      } catch (...) {  // out of memory for a name: it runs unnamed (fn is already in t)
+      }
     }
     schedule_new(t);
     t->release();  // no handle: the hub's reference keeps it until it finishes
@@ -653,30 +665,3 @@ LoopRef::LoopRef() noexcept : hub_(&Hub::current()) { hub_->loop_ref(); }
 LoopRef::~LoopRef() { hub_->loop_unref(); }
 
 }  // namespace greenev::detail
-
-namespace greenev {
-
-HubHandle HubHandle::current() { return HubHandle(detail::Hub::current().inbox()); }
-
-bool HubHandle::post(std::function<void()> fn) const {
-  std::lock_guard lk(inbox_->mu);
-  if (!inbox_->hub) return false;
-  inbox_->items.push_back(std::move(fn));
-  // Under the lock: the hub cannot be destroyed between the push and the wake-up.
-  ev_async_send(inbox_->hub->loop(), reinterpret_cast<ev_async*>(inbox_->hub->async_storage()));
-  return true;
-}
-
-void HubHandle::add_keepalive() const {
-  inbox_->keepalive.fetch_add(1, std::memory_order_release);
-  std::lock_guard lk(inbox_->mu);
-  if (inbox_->hub) ev_async_send(inbox_->hub->loop(), reinterpret_cast<ev_async*>(inbox_->hub->async_storage()));
-}
-
-void HubHandle::release_keepalive() const {
-  inbox_->keepalive.fetch_sub(1, std::memory_order_release);
-  std::lock_guard lk(inbox_->mu);
-  if (inbox_->hub) ev_async_send(inbox_->hub->loop(), reinterpret_cast<ev_async*>(inbox_->hub->async_storage()));
-}
-
-}  // namespace greenev

@@ -57,12 +57,22 @@ void fiber_alloc_thread_init() noexcept;
 void fls_destroy_all(FiberExtras& x) noexcept;
 
 // Thread-safe mailbox of a hub; shared with HubHandles so it can outlive the hub.
+// Items are move-only callables with their spawn options (runtime/core/hub_handle.cpp posts them).
+struct PostItem {
+  PostFn fn;
+  std::string name;            // empty: default name
+  std::size_t stack_size = 0;  // 0: default size
+};
 struct Inbox {
   std::mutex mu;
-  std::vector<std::function<void()>> items;  // guarded by mu
-  Hub* hub = nullptr;                        // guarded by mu; null once the hub is gone
+  std::vector<PostItem> items;  // guarded by mu
+  Hub* hub = nullptr;           // guarded by mu; null once the hub is gone
+  bool accepting = true;        // guarded by mu; false once the hub is stopping (HubThread::stop)
   std::atomic<int> keepalive{0};
 };
+// Stops the inbox taking posts (post() returns false from now on) and returns what was posted
+// but not yet started, for the caller to destroy outside the lock (runtime/core/hub_handle.cpp).
+std::vector<PostItem> close_inbox(Inbox& in) noexcept;
 
 // The ready fibers: one intrusive doubly linked list (kill of an unstarted fiber unlinks in O(1))
 // in two regions, [next | fifo]:

@@ -24,7 +24,7 @@ Event::~Event() {
   if (remote_) remote_->ev = nullptr;
 }
 
-void Event::set() {
+void Event::set_any() {
   if (remote_ && !remote_->affinity.here()) {
     // Copy what the wake-up needs *before* publishing: once the flag is visible the owner may
     // see it (is_set(), a wait that returns at once), leave the scope and destroy the Event, so

@@ -42,7 +42,7 @@ void Semaphore::release(std::ptrdiff_t n) {
 
 // --- Mutex ---
 
-void Mutex::lock() {
+void Mutex::lock_impl() {
   const std::uint64_t self = detail::current_fiber()->id();
   if (!locked_) {
     locked_ = true;
@@ -55,7 +55,7 @@ void Mutex::lock() {
   lock_until_ns(detail::kForever);
 }
 
-bool Mutex::try_lock() noexcept {
+bool Mutex::try_lock_impl() noexcept {
   if (locked_) return false;
   locked_ = true;
   owner_ = detail::current_fiber()->id();
@@ -66,7 +66,7 @@ bool Mutex::lock_until_ns(detail::Deadline d) {
   return detail::wait_on(waiters_, "lock", d);  // woken: unlock() made us the owner
 }
 
-void Mutex::unlock() {
+void Mutex::unlock_impl() {
   if (!locked_ || owner_ != detail::current_fiber()->id())
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             "greenev: Mutex unlocked by a fiber that does not own it");

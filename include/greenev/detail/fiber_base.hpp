@@ -86,7 +86,12 @@ class GREENEV_API WaitList {
  private:
   Waiter* head_ = nullptr;
   Waiter* tail_ = nullptr;
-  std::size_t size_ = 0;
+  std::uint32_t size_ = 0;
+
+ public:
+  // Debug builds (GREENEV_CHECKS): the thread (tid) that first used the owning primitive; 0 until
+  // then. Shares size_'s word, so the layout is the same in every build. See confined.hpp.
+  std::int32_t owner_tid_ = 0;
 };
 
 class GREENEV_API FiberBase {
