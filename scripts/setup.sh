@@ -28,6 +28,8 @@ PACKAGES=(
   # benchmarks and comparison baselines (Go, gevent, redis, postgres, load generators)
   golang-go python3-gevent redis-server postgresql wrk curl nginx-light socat netcat-openbsd
   strace
+  # callgrind: instructions per switch (tests/bench/callgrind_switch.sh)
+  valgrind
   # ThreadQueue benchmark peer (moodycamel's lock-free queue; tests/bench/greenev_bench_thread_queue.cpp)
   libconcurrentqueue-dev
   # taskset (util-linux), ps/pgrep (procps)

@@ -20,3 +20,5 @@ add_dependencies(core_child_test stack_overflow many_fibers unjoined_exception e
 greenev_test(core_limits_test core_limits_test.cpp)
 greenev_prog(fork_locks progs/fork_locks.cpp)
 add_dependencies(core_child_test fork_locks)
+# Ready-queue order: work-first spawns and wake-ups, yield's contract, the starvation bound.
+greenev_test(scheduling_test scheduling_test.cpp)

@@ -74,37 +74,103 @@ struct Inbox {
 // but not yet started, for the caller to destroy outside the lock (runtime/core/hub_handle.cpp).
 std::vector<PostItem> close_inbox(Inbox& in) noexcept;
 
-// Intrusive FIFO of ready fibers (doubly linked: kill of an unstarted fiber unlinks in O(1)).
+// The ready fibers: one intrusive doubly linked list (kill of an unstarted fiber unlinks in O(1))
+// in two regions, [next | fifo]:
+//   next  fibers the running fiber made ready (spawned or woken), in the order it did so, ahead
+//         of everything older: when it suspends, its work runs first (work-first: Go's runnext
+//         extended to every spawn and wake-up, keeping their order, as gevent users expect).
+//         Join hand-offs go to its head.
+//   fifo  the rest: loop callbacks (I/O, timers), cross-thread posts, demoted next entries.
+// yield() turns the whole list into fifo and queues the caller at its tail: every fiber ready when
+// it yielded runs before it continues (this_fiber.hpp's contract).
+// Starvation bound: after kMaxRunNext consecutive dispatches from next, the first fifo fiber runs;
+// if fifo is empty, next's oldest entry is demoted to it instead (so two fibers waking each other
+// cannot starve a fiber queued behind them in next either).
+// Rejected: Go's single runnext slot with FIFO behind it (skynet written with channels then runs
+// breadth-first: ~100k fibers parked holding stacks at once, GBs of RSS); a LIFO of every spawn
+// (depth-first too, but reverses the order of fibers spawned together); two separate lists (yield
+// would have to move every next entry).
 class ReadyQueue {
  public:
+  static constexpr std::uint32_t kMaxRunNext = 256;
+
   bool empty() const noexcept { return head_ == nullptr; }
   FiberBase* front() const noexcept { return head_; }
+  // At the tail (fifo).
   void push_back(FiberBase* f) noexcept {
-    f->rq_next_ = nullptr;
     f->rq_prev_ = tail_;
+    f->rq_next_ = nullptr;
     (tail_ ? tail_->rq_next_ : head_) = f;
     tail_ = f;
   }
-  void push_front(FiberBase* f) noexcept {
-    f->rq_prev_ = nullptr;
-    f->rq_next_ = head_;
-    (head_ ? head_->rq_prev_ : tail_) = f;
-    head_ = f;
+  // Into next, after the fibers the running fiber made ready before it in this slice.
+  void push_next(FiberBase* f) noexcept {
+    const bool extends = batch_ == next_tail_;  // also true when both are null
+    link_after(f, batch_);
+    if (extends) next_tail_ = f;
+    batch_ = f;
   }
-  FiberBase* pop_front() noexcept {
+  // At the head of next: runs next of all (join hand-offs).
+  void push_front(FiberBase* f) noexcept {
+    link_after(f, nullptr);
+    if (!next_tail_) next_tail_ = f;
+  }
+  // A queued fiber to the head of next (join of an unstarted fiber); usually already there.
+  void move_to_front(FiberBase* f) noexcept {
+    if (f == head_ && next_tail_) return;
+    remove(f);
+    push_front(f);
+  }
+  // yield(): everything queued now runs before a fiber pushed back after this.
+  void flush_next() noexcept {
+    next_tail_ = nullptr;
+    batch_ = nullptr;
+  }
+  // The next fiber to run (the queue must not be empty); starts a new slice.
+  FiberBase* pop() noexcept {
+    batch_ = nullptr;
+    if (next_tail_) [[unlikely]] {
+      if (++streak_ > kMaxRunNext) [[unlikely]] {
+        streak_ = 0;
+        if (FiberBase* g = next_tail_->rq_next_) {  // the first fifo fiber
+          unlink(g);
+          return g;
+        }
+        next_tail_ = next_tail_ == head_ ? nullptr : next_tail_->rq_prev_;  // demote the oldest
+      }
+      if (head_ == next_tail_) next_tail_ = nullptr;
+    } else {
+      streak_ = 0;
+    }
     FiberBase* f = head_;
-    if (f) remove(f);
-    return f;
+    head_ = f->rq_next_;
+    (head_ ? head_->rq_prev_ : tail_) = nullptr;
+    return f;  // its links are stale until it is pushed again (every push sets both)
   }
   void remove(FiberBase* f) noexcept {
-    (f->rq_prev_ ? f->rq_prev_->rq_next_ : head_) = f->rq_next_;
-    (f->rq_next_ ? f->rq_next_->rq_prev_ : tail_) = f->rq_prev_;
-    f->rq_prev_ = f->rq_next_ = nullptr;
+    if (f == batch_) batch_ = f->rq_prev_;
+    if (f == next_tail_) next_tail_ = f == head_ ? nullptr : f->rq_prev_;
+    unlink(f);
   }
 
  private:
+  void link_after(FiberBase* f, FiberBase* pos) noexcept {  // pos == nullptr: at the head
+    FiberBase* n = pos ? pos->rq_next_ : head_;
+    f->rq_prev_ = pos;
+    f->rq_next_ = n;
+    (pos ? pos->rq_next_ : head_) = f;
+    (n ? n->rq_prev_ : tail_) = f;
+  }
+  void unlink(FiberBase* f) noexcept {
+    (f->rq_prev_ ? f->rq_prev_->rq_next_ : head_) = f->rq_next_;
+    (f->rq_next_ ? f->rq_next_->rq_prev_ : tail_) = f->rq_prev_;
+  }
+
   FiberBase* head_ = nullptr;
   FiberBase* tail_ = nullptr;
+  FiberBase* next_tail_ = nullptr;  // the last fiber of the next region; null when it is empty
+  FiberBase* batch_ = nullptr;      // the last fiber push_next() linked in this slice
+  std::uint32_t streak_ = 0;        // consecutive dispatches from next
 };
 
 class Hub {
@@ -127,10 +193,11 @@ class Hub {
 
   // Scheduling (see fiber_base.hpp for the state machine).
   void schedule_new(FiberBase* f) noexcept;
-  void make_ready(FiberBase* f) noexcept;      // parked -> ready, at the back of the queue
-  // parked or unstarted -> ready at the *front*: the hand-off of a finishing fiber to its joiner,
-  // and of a joiner to the unstarted fiber it waits for (work-first, like Go's runnext). Bounded
-  // by kMaxRunNext consecutive front dispatches so the rest of the queue cannot starve.
+  // parked -> ready: into next_ when a fiber wakes it (it runs when that fiber suspends, in
+  // wake-up order), at the back of fifo_ when the loop does (I/O, timers). See ReadyQueue.
+  void make_ready(FiberBase* f) noexcept;
+  // parked or unstarted -> ready at the very *front*: the hand-off of a finishing fiber to its
+  // joiner, and of a joiner to the unstarted fiber it waits for (work-first). ReadyQueue bounds it.
   void make_ready_next(FiberBase* f) noexcept;
   void run_next(FiberBase* f) noexcept;        // an unstarted ready fiber moves to the front
   WakeReason park(const char* reason, Deadline deadline) noexcept;
@@ -186,8 +253,19 @@ class Hub {
   static Hub& create();
   [[noreturn]] void hub_loop() noexcept;
   void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
-  bool poll_due() noexcept;
-  FiberBase* pop_ready() noexcept;             // the next fiber to run; tracks the run-next streak
+  // One decrement and branch per switch; the clock is read every kPollEverySwitches switches.
+  bool poll_due() noexcept {
+    if (--poll_budget_ != 0) [[likely]]
+      return false;
+    poll_budget_ = kPollEverySwitches;
+    return now_ns() - last_poll_ >= kPollInterval;
+  }
+  void push_ready(FiberBase* f) noexcept {
+    if (current_ != &hub_fiber_) [[likely]]
+      ready_.push_next(f);
+    else
+      ready_.push_back(f);
+  }
   void finish(FiberBase* f) noexcept;          // done: wake joiners, callbacks, FLS
   void link_live(FiberBase* f) noexcept;
   void unlink_live(FiberBase* f) noexcept;
@@ -223,8 +301,10 @@ class Hub {
   Relaxed<std::uint64_t> switches_{0};
   Relaxed<std::uint64_t> iterations_{0};
   Relaxed<std::uint64_t> spawned_{0};
-  std::uint32_t since_poll_ = 0;
-  std::uint32_t next_streak_ = 0;  // consecutive dispatches of front-queued fibers
+  // Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us passed.
+  static constexpr std::uint32_t kPollEverySwitches = 64;
+  static constexpr Deadline kPollInterval = 100'000;
+  std::uint32_t poll_budget_ = kPollEverySwitches;  // switches left before the clock is read
   Deadline last_poll_ = 0;
   IoHub* io_ = nullptr;
   bool oom_reported_ = false;

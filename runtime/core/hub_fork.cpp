@@ -66,7 +66,6 @@ void Hub::discard_for_fork(FiberBase* f) noexcept {
     f->waiting_on_ = nullptr;
   }
   f->state_ = FiberState::done;  // from here on unpark() ignores it
-  f->queued_next_ = false;
   f->kill_pending_ = false;
   f->wait_reason_ = nullptr;
   try {

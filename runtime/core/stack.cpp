@@ -297,13 +297,28 @@ StackPool::Bucket& StackPool::find_bucket(std::size_t size) {
 }
 
 StackRef StackPool::acquire(std::size_t requested) {
-  const std::size_t size = stack_usable_size(requested);
+  std::size_t size;
+  const std::size_t dflt = g_default_size.load(std::memory_order_relaxed);
+  if (requested == 0 && dflt == default_raw_) [[likely]] {  // the default, as last time: no rounding
+    size = default_usable_;
+  } else {
+    size = stack_usable_size(requested ? requested : dflt);
+    if (requested == 0) {
+      default_raw_ = dflt;
+      default_usable_ = size;
+    }
+  }
   Bucket& b = bucket(size);
-  if (!b.warm.empty()) {
+  if (!b.warm.empty()) [[likely]] {
     StackRef s = b.warm.back();
     b.warm.pop_back();
     return s;
   }
+  return acquire_new(size);
+}
+
+// Out of line: keeps acquire()'s warm path free of the mapping code's register saves.
+__attribute__((noinline)) StackRef StackPool::acquire_new(std::size_t size) {
   StackRef s = guarded_acquire(size);
 #if defined(GREENEV_VALGRIND)
   VALGRIND_STACK_REGISTER(s.limit, static_cast<char*>(s.limit) + s.size);  // once per stack
@@ -313,13 +328,17 @@ StackRef StackPool::acquire(std::size_t requested) {
 
 void StackPool::release(StackRef s) noexcept {
   Bucket& b = bucket(s.size);
-  if (b.warm.size() < kWarmPerBucket) {
+  if (b.warm.size() < kWarmPerBucket) [[likely]]
     b.warm.push_back(s);
-  } else if (s.kind == StackKind::slab) {
+  else
+    release_cold(s);
+}
+
+__attribute__((noinline)) void StackPool::release_cold(StackRef s) noexcept {
+  if (s.kind == StackKind::slab)
     slab_release(s);
-  } else {
+  else
     guarded_release(s);
-  }
 }
 
 StackPool::~StackPool() {

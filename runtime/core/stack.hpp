@@ -64,8 +64,12 @@ class StackPool {
     return find_bucket(size);
   }
   Bucket& find_bucket(std::size_t size);
+  StackRef acquire_new(std::size_t size);         // no warm stack: map one
+  void release_cold(StackRef s) noexcept;         // warm list full: unmap / back to the slab
   std::vector<Bucket> buckets_;  // few sizes in practice: a linear scan
   std::size_t last_ = 0;         // index of the bucket found last
+  std::size_t default_raw_ = 0;     // the default size seen last (set_default_stack_size may change it)
+  std::size_t default_usable_ = 0;  // ... and its usable size
 };
 
 // The largest stack a fiber may ask for (SpawnOptions::stack_size, set_default_stack_size).

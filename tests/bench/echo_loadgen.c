@@ -1,12 +1,18 @@
 /* echo_loadgen.c — closed-loop load generator for the echo servers.
  *
  * usage: echo_loadgen [port=P] [conns=100] [secs=3] [warmup=0.5] [size=64] [label=L] [host=127.0.0.1]
+ *                     [server_pid=PID]
  *
  * Opens `conns` connections (retrying connect for up to 5 s while the server starts), then each
  * connection sends `size` bytes, waits for all `size` bytes to come back, and repeats. One thread,
  * epoll, non-blocking sockets, TCP_NODELAY. Round trips completed during the `secs` after the
  * warm-up are counted:
  *   RESULT echo_<label> <round trips per second> req_per_s
+ * With server_pid=PID, also the server's CPU time (utime+stime of that process, from
+ * /proc/PID/stat, all its threads) over the same measured window, per round trip:
+ *   RESULT echo_cpu_<label> <server CPU microseconds per round trip> us_per_req
+ * One loadgen thread on one CPU can saturate before the fastest servers do; req/s then compresses
+ * their differences, CPU per request does not.
  * A connection error/close prints a NOTE; if any connection failed the result is FAIL.
  */
 #define _GNU_SOURCE
@@ -24,6 +30,23 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+
+/* utime+stime of a process in clock ticks, or -1. */
+static long long proc_cpu_ticks(long pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE* f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char* p = strrchr(buf, ')'); /* the command name may contain spaces */
+  if (!p) return -1;
+  unsigned long long ut = 0, st = 0;
+  /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+  if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+  return (long long)(ut + st);
+}
 
 struct conn {
   int fd;
@@ -94,6 +117,8 @@ int main(int argc, char** argv) {
   double secs = secs_s ? atof(secs_s) : 3.0;
   double warm = warm_s ? atof(warm_s) : 0.5;
   g_size = (int)bench_arg_ll(argc, argv, "size", 64);
+  const long server_pid = (long)bench_arg_ll(argc, argv, "server_pid", 0);
+  long long cpu0 = -1;
   const char* label = bench_arg(argc, argv, "label");
   if (!label) label = "unnamed";
   signal(SIGPIPE, SIG_IGN);
@@ -140,6 +165,7 @@ int main(int argc, char** argv) {
       measuring = 1;
       done_at_measure = done_total;
       t_measure = now;
+      if (server_pid > 0) cpu0 = proc_cpu_ticks(server_pid);
     }
     if (now >= t_end) break;
     int n = epoll_wait(ep, evs, 256, 50);
@@ -173,6 +199,7 @@ int main(int argc, char** argv) {
     }
   }
   uint64_t t1 = bench_now_ns();
+  const long long cpu1 = server_pid > 0 ? proc_cpu_ticks(server_pid) : -1;
   double rps = (double)(done_total - done_at_measure) / ((double)(t1 - t_measure) / 1e9);
   printf("INFO %s: %d conns, %d-byte messages, %.2fs measured, %llu round trips, errors=%d\n", bench,
          nconn, g_size, (double)(t1 - t_measure) / 1e9,
@@ -182,6 +209,13 @@ int main(int argc, char** argv) {
     printf("RESULT %s FAIL req_per_s\n", bench);
   } else {
     printf("RESULT %s %.6g req_per_s\n", bench, rps);
+    const unsigned long long reqs = (unsigned long long)(done_total - done_at_measure);
+    if (server_pid > 0 && cpu0 >= 0 && cpu1 >= 0 && reqs > 0) {
+      const double us = (double)(cpu1 - cpu0) * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)reqs;
+      printf("RESULT echo_cpu_%s %.4g us_per_req\n", label, us);
+    } else if (server_pid > 0) {
+      printf("NOTE %s: cannot read the CPU time of server pid %ld\n", bench, server_pid);
+    }
   }
   for (int i = 0; i < nconn; ++i) close(cs[i].fd);
   return 0;

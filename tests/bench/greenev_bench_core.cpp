@@ -6,7 +6,11 @@
 //   spawn_join_seq    spawn an empty fiber, join it, repeat; ns per spawn+run+join
 //   spawn_join_batch  spawn 1000, join 1000, repeat; ns per spawn+run+join
 //   idle_rss_100k/1m  RSS growth per fiber with N fibers started and blocked in sleep
-//   skynet            1M leaves in a 10-ary tree summing 0..999999; ms and peak RSS
+//   skynet            1M leaves in a 10-ary tree summing 0..999999; ms and peak RSS. Join
+//                     formulation: each parent joins its ten children (skynet_ms, skynet_rss)
+//   skynet_chan       the same tree written as Go's skynet is: each child sends its sum on its
+//                     parent's unbuffered Channel, the parent receives ten (skynet_chan_ms/_rss).
+//                     Run each formulation in its own process (VmHWM is process-wide).
 // args: only=<list> pair_iters= ring_iters= spawn_iters= skynet_leaves=
 #include <greenev/greenev.hpp>
 
@@ -75,6 +79,30 @@ static std::int64_t skynet(std::int64_t num, std::int64_t size, std::int64_t div
   return sum;
 }
 
+static void skynet_chan(greenev::Channel<std::int64_t>& out, std::int64_t num, std::int64_t size, std::int64_t div) {
+  if (size == 1) {
+    out.put(num);
+    return;
+  }
+  greenev::Channel<std::int64_t> rc;
+  const std::int64_t sub = size / div;
+  for (std::int64_t i = 0; i < div; ++i)
+    greenev::spawn([&rc, n = num + i * sub, sub, div] { skynet_chan(rc, n, sub, div); }).detach();
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < div; ++i) sum += rc.get();
+  out.put(sum);
+}
+
+static void report_skynet(const char* ms_key, const char* rss_key, std::int64_t sum, std::int64_t leaves,
+                          std::uint64_t ns) {
+  if (sum != leaves * (leaves - 1) / 2) {
+    bench_fail(ms_key, "greenev", "ms", "wrong sum");
+  } else {
+    bench_result(ms_key, "greenev", double(ns) / 1e6, "ms");
+    bench_result(rss_key, "greenev", double(bench_hwm_kib()) / 1024.0, "mb_peak_rss");
+  }
+}
+
 int main(int argc, char** argv) {
   const std::uint64_t pair_iters = bench_arg_ll(argc, argv, "pair_iters", 5000000);
   const std::uint64_t ring_iters = bench_arg_ll(argc, argv, "ring_iters", 3000000);
@@ -97,13 +125,14 @@ int main(int argc, char** argv) {
   if (bench_selected(argc, argv, "skynet")) {
     const std::uint64_t t0 = bench_now_ns();
     const std::int64_t sum = skynet(0, leaves, 10);
-    const std::uint64_t t1 = bench_now_ns();
-    if (sum != leaves * (leaves - 1) / 2) {
-      bench_fail("skynet_ms", impl, "ms", "wrong sum");
-    } else {
-      bench_result("skynet_ms", impl, double(t1 - t0) / 1e6, "ms");
-      bench_result("skynet_rss", impl, double(bench_hwm_kib()) / 1024.0, "mb_peak_rss");
-    }
+    report_skynet("skynet_ms", "skynet_rss", sum, leaves, bench_now_ns() - t0);
+  }
+  if (bench_selected(argc, argv, "skynet_chan")) {
+    const std::uint64_t t0 = bench_now_ns();
+    greenev::Channel<std::int64_t> top;
+    greenev::spawn([&top, leaves] { skynet_chan(top, 0, leaves, 10); }).detach();
+    const std::int64_t sum = top.get();
+    report_skynet("skynet_chan_ms", "skynet_chan_rss", sum, leaves, bench_now_ns() - t0);
   }
   return 0;
 }

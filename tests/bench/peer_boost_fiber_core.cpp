@@ -8,6 +8,9 @@
 //                                 1M leaves in a 10-ary tree, each node spawns 10 child fibers and
 //                                 sums their results after joining them (VmHWM is process-wide:
 //                                 run skynet in its own process, e.g. only=skynet).
+//   skynet_chan_ms.boost_fiber / skynet_chan_rss.boost_fiber
+//                                 the same tree as Go writes it: each child sends its sum on its
+//                                 parent's unbuffered_channel, the parent pops ten (only=skynet_chan)
 //
 // args: only=switch_pair,switch_ring1000,spawn_join_seq,spawn_join_batch,skynet
 //       pair_iters= ring_iters= spawn_iters= skynet_leaves= (power of 10)
@@ -96,6 +99,49 @@ std::uint64_t skynet(std::uint64_t num, std::uint64_t size) {
   }
   return sum;
 }
+void skynet_chan(bf::unbuffered_channel<std::uint64_t>& out, std::uint64_t num, std::uint64_t size) {
+  if (size == 1) {
+    out.push(num);
+    return;
+  }
+  bf::unbuffered_channel<std::uint64_t> rc;
+  std::uint64_t sub = size / 10;
+  for (int i = 0; i < 10; ++i) make_fiber([&rc, n = num + i * sub, sub] { skynet_chan(rc, n, sub); }).detach();
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 10; ++i) sum += rc.value_pop();
+  out.push(sum);
+}
+
+void run_skynet(const char* ms_key, const char* rss_key, const char* impl, std::uint64_t leaves, bool chan) {
+  try {
+    std::uint64_t t0 = bench_now_ns();
+    std::uint64_t sum;
+    if (chan) {
+      bf::unbuffered_channel<std::uint64_t> top;
+      make_fiber([&top, leaves] { skynet_chan(top, 0, leaves); }).detach();
+      sum = top.value_pop();
+    } else {
+      sum = skynet(0, leaves);
+    }
+    std::uint64_t t1 = bench_now_ns();
+    std::uint64_t expect = leaves * (leaves - 1) / 2;
+    if (sum != expect) {
+      char why[128];
+      snprintf(why, sizeof why, "wrong sum %llu (expected %llu)", (unsigned long long)sum, (unsigned long long)expect);
+      bench_fail(ms_key, impl, "ms", why);
+    } else {
+      bench_result(ms_key, impl, double(t1 - t0) / 1e6, "ms");
+      bench_result(rss_key, impl, double(bench_hwm_kib()) / 1024.0, "mb_peak_rss");
+    }
+  } catch (const std::exception& e) {
+    // Out of stack memory/mappings: report instead of aborting the whole runner.
+    char why[200];
+    snprintf(why, sizeof why, "skynet aborted: %s (stack=%zu)", e.what(), g_stack);
+    bench_fail(ms_key, impl, "ms", why);
+    fflush(stdout);
+    _Exit(0);  // fibers are still suspended mid-tree; don't try to unwind them
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,29 +163,7 @@ int main(int argc, char** argv) {
     bench_result("spawn_join_seq", impl, bench_spawn_seq(spawn_iters), "ns_per_op");
   if (bench_selected(argc, argv, "spawn_join_batch"))
     bench_result("spawn_join_batch", impl, bench_spawn_batch(spawn_iters, 1000), "ns_per_op");
-  if (bench_selected(argc, argv, "skynet")) {
-    try {
-      std::uint64_t t0 = bench_now_ns();
-      std::uint64_t sum = skynet(0, leaves);
-      std::uint64_t t1 = bench_now_ns();
-      std::uint64_t expect = leaves * (leaves - 1) / 2;
-      if (sum != expect) {
-        char why[128];
-        snprintf(why, sizeof why, "wrong sum %llu (expected %llu)", (unsigned long long)sum,
-                 (unsigned long long)expect);
-        bench_fail("skynet_ms", impl, "ms", why);
-      } else {
-        bench_result("skynet_ms", impl, double(t1 - t0) / 1e6, "ms");
-        bench_result("skynet_rss", impl, double(bench_hwm_kib()) / 1024.0, "mb_peak_rss");
-      }
-    } catch (const std::exception& e) {
-      // Out of stack memory/mappings: report instead of aborting the whole runner.
-      char why[200];
-      snprintf(why, sizeof why, "skynet aborted: %s (stack=%zu)", e.what(), g_stack);
-      bench_fail("skynet_ms", impl, "ms", why);
-      fflush(stdout);
-      _Exit(0);  // fibers are still suspended mid-tree; don't try to unwind them
-    }
-  }
+  if (bench_selected(argc, argv, "skynet")) run_skynet("skynet_ms", "skynet_rss", impl, leaves, false);
+  if (bench_selected(argc, argv, "skynet_chan")) run_skynet("skynet_chan_ms", "skynet_chan_rss", impl, leaves, true);
   return 0;
 }

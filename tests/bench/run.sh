@@ -15,6 +15,9 @@
 #   --no-build    do not run cmake --build / go build first (binaries must already exist).
 #   --no-cmake    do not run cmake --build (still go build); used by the `bench` CMake target.
 #
+# BENCH_SKIP=REGEX  skip jobs whose "group/impl" matches (e.g. 'gevent|skynet/boost_fiber$': the
+#                   1M-leaf Boost.Fiber skynet needs ~10 GB); the table notes what was skipped.
+#
 # Every program prints "RESULT <bench>.<impl> <value> <unit>" (see bench_common.h). Single-threaded
 # benchmarks run pinned with `taskset -c 1`; the echo servers run on CPU 0, the load generator on
 # CPU 1. Missing programs (greenev's own before they exist, Go without a toolchain, gevent without
@@ -191,11 +194,19 @@ MAXR=$HEAVY_ROUNDS add idle boost_fiber 1 idle_rss_1m "$BFI" n=1000000 label=1m
 add idle boost_fiber_protected 1 idle_rss_100k "$BFI" n=100000 label=100k alloc=protected impl=boost_fiber_protected
 add idle go 1 idle_rss_100k "$GO/go_idle" n=100000 label=100k
 MAXR=$HEAVY_ROUNDS add idle go 1 idle_rss_1m "$GO/go_idle" n=1000000 label=1m
-# D. skynet (own process: VmHWM is process-wide)
+# D. skynet, two formulations, each in its own process (VmHWM is process-wide): join (parents
+# join their children; Go: sync.WaitGroup) and chan (children send on the parent's unbuffered
+# channel; Go's own skynet)
 D=skynet_ms,skynet_rss
+DC=skynet_chan_ms,skynet_chan_rss
 MAXR=$HEAVY_ROUNDS add skynet greenev 1 "$D" "$GE" only=skynet
 MAXR=$HEAVY_ROUNDS add skynet boost_fiber 1 "$D" "$BFC" only=skynet
-MAXR=$HEAVY_ROUNDS add skynet go 1 "$D" "$GO/go_skynet"
+MAXR=$HEAVY_ROUNDS add skynet go 1 "$D" "$GO/go_skynet" mode=join
+MAXR=$HEAVY_ROUNDS add skynet greenev 1 "$DC" "$GE" only=skynet_chan
+# Boost.Fiber's channel skynet at 1M leaves needs >10 GB and minutes (128 KiB malloc'd stacks,
+# breadth-first): 100k leaves, labelled so
+MAXR=$HEAVY_ROUNDS add skynet boost_fiber_100k 1 "$DC" "$BFC" only=skynet_chan skynet_leaves=100000 impl=boost_fiber_100k
+MAXR=$HEAVY_ROUNDS add skynet go 1 "$DC" "$GO/go_skynet" mode=chan
 # E + F. wake-up round trip, bounded queue
 E=event_pingpong,queue_spsc
 add sync greenev 1 "$E" "$GS" only=$E
@@ -205,7 +216,10 @@ add sync go 1 "$E" "$GO/go_sync"
 add thread greenev 0 thread_roundtrip "$GS" only=thread_roundtrip
 add thread eventfd 0 thread_roundtrip "$BIN/peer_eventfd_roundtrip" iters=100000 impl=eventfd
 add thread eventfd_samecpu 1 thread_roundtrip "$BIN/peer_eventfd_roundtrip" iters=100000 impl=eventfd_samecpu
+# run_blocking against an eventfd floor of the same shape, in the same process, interleaved:
+# unpinned (threads on either CPU) and pinned to one CPU
 add thread greenev 0 run_blocking,run_blocking_x8 "$BIN/greenev_bench_threadpool" only=run_blocking,run_blocking_x8
+add thread greenev_samecpu 1 run_blocking_samecpu "$BIN/greenev_bench_threadpool" only=run_blocking suffix=_samecpu
 # I/O fast path: patched read() vs the raw syscall (greenev's own program reports both)
 add io greenev 1 patched_read "$BIN/greenev_bench_io" only=patched_read
 
@@ -288,6 +302,10 @@ run_job() {
   local g impl pin acc maxr cmd
   IFS='|' read -r g impl pin acc maxr cmd <<<"$job"
   [ "$round" -le "$maxr" ] || return 0
+  if [ -n "${BENCH_SKIP:-}" ] && [[ "$g/$impl" =~ $BENCH_SKIP ]]; then
+    [ "$round" = 1 ] && note "skipped $g/$impl (BENCH_SKIP)"
+    return 0
+  fi
   local logf="$LOGDIR/r${round}_${g}_${impl}_$(echo "$acc" | tr ',' '+').log"
   local pre=()
   [ "$pin" = 1 ] && pre=("${PIN1[@]}")
@@ -322,13 +340,13 @@ run_echo() {
   local t0
   t0=$(date +%s.%N)
   timeout -k 5 $((ECHO_SECS + 30)) "${PIN1[@]}" "$LOADGEN" port="$port" conns="$ECHO_CONNS" \
-    secs="$ECHO_SECS" warmup=0.5 label="c${ECHO_CONNS}.$impl" >"$llog" 2>&1
+    secs="$ECHO_SECS" warmup=0.5 label="c${ECHO_CONNS}.$impl" server_pid="$spid" >"$llog" 2>&1
   local rc=$?
   if ! kill -0 "$spid" 2>/dev/null; then
     note "round $round: echo server $impl exited early (log: $slog)"
   fi
   cleanup
-  record "$round" "$llog" "echo_c${ECHO_CONNS}" "echo/$impl"
+  record "$round" "$llog" "echo_c${ECHO_CONNS},echo_cpu_c${ECHO_CONNS}" "echo/$impl"
   local got=$GOT
   [ "$rc" -ne 0 ] || [ "$got" -eq 0 ] && note "round $round: echo/$impl: loadgen exit $rc (log: $llog)"
   log "   [$round] echo/$impl: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s"

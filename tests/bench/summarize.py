@@ -6,7 +6,7 @@ usage: summarize.py BUILD_DIR/bench-results.txt
 Input lines:  round=<r> RESULT <bench>.<impl> <value|FAIL> <unit>    and    NOTE <text>
 Table: bench | impl | median | unit | n | min | max | ratio, where ratio = median / median of the
 reference: greenev, except the floors (FLOOR below): raw Boost.Context for switch_*, the eventfd
-round trip for thread_roundtrip/run_blocking, the raw syscall for patched_read. Lower is better,
+round trip for thread_roundtrip, the in-process eventfd floor for run_blocking(_samecpu), the raw syscall for patched_read. Lower is better,
 except for *_per_s units (throughput) where higher is better.
 """
 import re
@@ -16,8 +16,8 @@ import sys
 # Known benches, in display order; anything else is appended alphabetically.
 ORDER = [
     "switch_pair", "switch_ring1000", "spawn_join_seq", "spawn_join_batch",
-    "idle_rss_100k", "idle_rss_1m", "skynet_ms", "skynet_rss",
-    "event_pingpong", "queue_spsc", "thread_roundtrip", "run_blocking", "run_blocking_x8",
+    "idle_rss_100k", "idle_rss_1m", "skynet_ms", "skynet_rss", "skynet_chan_ms", "skynet_chan_rss",
+    "event_pingpong", "queue_spsc", "thread_roundtrip", "run_blocking", "run_blocking_samecpu", "run_blocking_x8",
     "patched_read",
 ]
 # bench -> (bench, impl) of its reference when that is not <bench>.greenev: the floors.
@@ -25,11 +25,12 @@ FLOOR = {
     "switch_pair": ("switch_pair", "boost_context"),
     "switch_ring1000": ("switch_ring1000", "boost_context"),
     "thread_roundtrip": ("thread_roundtrip", "eventfd"),
-    "run_blocking": ("thread_roundtrip", "eventfd"),
+    "run_blocking": ("run_blocking", "eventfd_floor"),
+    "run_blocking_samecpu": ("run_blocking_samecpu", "eventfd_floor"),
     "patched_read": ("patched_read", "raw"),
 }
 # Benches greenev is expected to report (a missing greenev row is shown as "not run").
-GREENEV_EXPECTED = set(ORDER) - {"thread_roundtrip", "run_blocking", "run_blocking_x8", "patched_read"}
+GREENEV_EXPECTED = set(ORDER) - {"thread_roundtrip", "run_blocking", "run_blocking_samecpu", "run_blocking_x8", "patched_read"}
 
 
 def ref_of(bench):
@@ -120,8 +121,8 @@ def main(path):
     out.append("greenev benchmark comparison (%d round(s); median of rounds)" % len(rounds))
     out.append("ratio = median / reference median; reference = greenev, except the floors: "
                "switch_* -> boost_context (raw fcontext),")
-    out.append("        thread_roundtrip and run_blocking -> thread_roundtrip.eventfd, "
-               "patched_read -> patched_read.raw.")
+    out.append("        thread_roundtrip -> thread_roundtrip.eventfd, run_blocking(_samecpu) -> the same "
+               "program's eventfd_floor, patched_read -> patched_read.raw.")
     out.append("Lower is better, except *_per_s (throughput): higher is better.")
     out.append("")
     line = "  ".join(str(h).ljust(w[c]) if c not in (2, 5, 6) else str(h).rjust(w[c])

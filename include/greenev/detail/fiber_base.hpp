@@ -135,7 +135,7 @@ class GREENEV_API FiberBase {
   bool killed_ = false;            // finished by a kill
   bool error_observed_ = false;    // someone retrieved error_ (else it is reported at destruction)
   bool in_timer_ = false;          // timer_ is started
-  bool queued_next_ = false;       // sits at the front of the ready queue (run-next hand-off)
+  bool queued_next_ = false;       // unused (the ready queue keeps its regions itself); layout kept
   bool capture_stack_ = false;     // resumed only to record its stack for a dump (runtime/diag)
   bool stuck_reported_ = false;    // parked when main got LoopExit (no second report at exit)
   const char* wait_reason_ = nullptr;
