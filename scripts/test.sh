@@ -138,7 +138,7 @@ fi
 
 # --- 3. TSan (tests labelled `tsan` only) -------------------------------------------------------
 if [[ "${GREENEV_SKIP_SANITIZERS:-0}" != 1 && "${GREENEV_SKIP_TSAN:-0}" != 1 ]]; then
-  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1:history_size=4}
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1:history_size=4:suppressions=$ROOT/tests/tsan.supp}
   if configure tsan build-tsan -DGREENEV_SANITIZE=thread \
     -DGREENEV_BUILD_BENCH=OFF -DGREENEV_BUILD_EXAMPLES=ON; then
     # Labels are known after configure: don't spend a build on a configuration with no tests.
