@@ -57,13 +57,14 @@ void WaitList::unlink(Waiter& w) noexcept {
 }
 
 WakeReason WaitList::wait(const char* reason, Deadline deadline, void* payload) noexcept {
-  FiberBase* self = current_fiber();
+  Hub& hub = Hub::current();  // (not current_fiber() + park(): each would look the hub up again)
+  FiberBase* self = hub.running();
   Waiter w;
   w.fiber = self;
   w.payload = payload;
   push_back(w);
   self->waiting_on_ = &w;
-  WakeReason r = park(reason, deadline);
+  WakeReason r = hub.park(reason, deadline);
   if (w.list) unlink(w);  // park returned without parking (pending kill, expired deadline)
   self->waiting_on_ = nullptr;
   return r;
@@ -112,7 +113,7 @@ bool suspend(const char* reason, Deadline deadline) {
 
 bool wait_done(FiberBase* f, Deadline deadline) {
   if (f->done()) return true;
-  FiberBase* self = current_fiber();
+  FiberBase* self = Hub::current().running();
   if (self == f) throw std::logic_error("greenev: a fiber cannot join itself");
   if (f->state_ == FiberState::ready && f->ctx_ == nullptr && f->hub_ == self->hub_) f->hub_->run_next(f);
   raise_for(f->joiners_.wait("join", deadline));

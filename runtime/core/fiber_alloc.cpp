@@ -9,6 +9,7 @@
 
 #include <greenev/detail/fiber_base.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -23,38 +24,46 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
+// The lists themselves are trivially destructible constinit thread_locals with the initial-exec
+// model: each access is one %fs-relative load, with no TLS wrapper call or init guard (a
+// thread_local with a destructor costs both on every access). A separate guard object, created by
+// fiber_alloc_thread_init() before the thread's hub, frees them at thread exit and closes them.
 struct FreeLists {
-  FreeBlock* head[kClasses] = {};
-  std::size_t count[kClasses] = {};
-  bool dead = false;  // destroyed (thread exit): later blocks go straight to malloc/free
-  ~FreeLists() {
+  FreeBlock* head[kClasses];
+  std::uint32_t count[kClasses];
+  bool open;  // false until the guard exists and again once it is gone: malloc/free only
+};
+constinit thread_local FreeLists t_free __attribute__((tls_model("initial-exec"))) = {};
+
+struct FreeListsGuard {
+  FreeListsGuard() noexcept { t_free.open = true; }
+  ~FreeListsGuard() {
+    t_free.open = false;
     for (std::size_t c = 0; c < kClasses; ++c) {
-      for (FreeBlock* h = head[c]; h;) {
+      for (FreeBlock* h = t_free.head[c]; h;) {
         FreeBlock* n = h->next;
         std::free(h);
         h = n;
       }
-      head[c] = nullptr;
-      count[c] = 0;
+      t_free.head[c] = nullptr;
+      t_free.count[c] = 0;
     }
-    dead = true;
   }
 };
-
-thread_local FreeLists tls_free;
+thread_local FreeListsGuard t_free_guard;
 
 inline std::size_t class_of(std::size_t size) noexcept { return (size + kClass - 1) / kClass - 1; }
 
 }  // namespace
 
-void fiber_alloc_thread_init() noexcept { (void)tls_free.dead; }
+void fiber_alloc_thread_init() noexcept { (void)&t_free_guard; }
 
 void* FiberBase::operator new(std::size_t size) {
   const std::size_t c = class_of(size);
-  if (c < kClasses && !tls_free.dead) {
-    if (FreeBlock* b = tls_free.head[c]) {
-      tls_free.head[c] = b->next;
-      --tls_free.count[c];
+  if (c < kClasses) {
+    if (FreeBlock* b = t_free.head[c]) [[likely]] {  // non-empty only while open
+      t_free.head[c] = b->next;
+      --t_free.count[c];
       return b;
     }
     if (void* p = std::malloc((c + 1) * kClass)) return p;
@@ -66,11 +75,11 @@ void* FiberBase::operator new(std::size_t size) {
 
 void FiberBase::operator delete(void* p, std::size_t size) noexcept {
   const std::size_t c = class_of(size);
-  if (c < kClasses && !tls_free.dead && tls_free.count[c] < kKeepPerClass) {
+  if (c < kClasses && t_free.count[c] < kKeepPerClass && t_free.open) [[likely]] {
     auto* b = static_cast<FreeBlock*>(p);
-    b->next = tls_free.head[c];
-    tls_free.head[c] = b;
-    ++tls_free.count[c];
+    b->next = t_free.head[c];
+    t_free.head[c] = b;
+    ++t_free.count[c];
     return;
   }
   std::free(p);

@@ -31,7 +31,7 @@ namespace greenev::detail {
 static_assert(sizeof(ev_timer) <= sizeof(FiberBase::timer_), "ev_timer must fit the control block");
 static_assert(sizeof(ev_async) <= 64, "ev_async must fit the hub's storage");
 
-constinit thread_local Hub* Hub::tls_hub_ = nullptr;
+constinit thread_local Hub* Hub::tls_hub_ __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 
@@ -321,7 +321,14 @@ void Hub::run_next(FiberBase* f) noexcept {
   ready_.move_to_front(f);
 }
 
-void Hub::switch_away(FiberBase* self) noexcept {
+// Inlined into each caller (park, yield, yield_nothrow): one frame per switch, no call.
+__attribute__((always_inline)) inline void Hub::switch_to(FiberBase* self, FiberBase* next) noexcept {
+  current_ = next;
+  ++switches_;
+  context_switch(*this, self, next);
+}
+
+__attribute__((always_inline)) inline void Hub::switch_away(FiberBase* self) noexcept {
   FiberBase* next;
   if (!ready_.empty() && !poll_due()) {
     next = ready_.pop();
@@ -333,9 +340,7 @@ void Hub::switch_away(FiberBase* self) noexcept {
   } else {
     next = &hub_fiber_;
   }
-  current_ = next;
-  ++switches_;
-  context_switch(*this, self, next);
+  switch_to(self, next);
 }
 
 WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
@@ -418,10 +423,18 @@ void Hub::yield() {
     raise_for(yield_nothrow());
     return;
   }
+  if (poll_due()) [[unlikely]] {  // through the hub fiber, which polls and runs the queue
+    self->state_ = FiberState::ready;
+    ready_.flush_next();
+    ready_.push_back(self);
+    switch_to(self, &hub_fiber_);
+    return;
+  }
+  FiberBase* next = ready_.rotate(self);
+  if (!next) return;  // nothing else ready: keep running
   self->state_ = FiberState::ready;
-  ready_.flush_next();
-  ready_.push_back(self);
-  switch_away(self);
+  next->state_ = FiberState::running;
+  switch_to(self, next);
 }
 
 WakeReason Hub::yield_nothrow() noexcept {
@@ -463,7 +476,7 @@ void Hub::finish(FiberBase* f) noexcept {
       make_ready_next(j);
     }
   }
-  f->joiners_.notify_all();
+  if (!f->joiners_.empty()) f->joiners_.notify_all();
   if (f->extras_) {
     for (auto& cb : f->extras_->on_done) {
       try {

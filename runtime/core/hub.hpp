@@ -126,6 +126,28 @@ class ReadyQueue {
     next_tail_ = nullptr;
     batch_ = nullptr;
   }
+  // yield()'s whole queue work in one pass: flush_next(), then the head leaves and `self` joins
+  // the tail (pop() then push_back(), without re-testing what flush_next() settled). Returns
+  // nullptr, `self` untouched and not queued, when nothing else is ready.
+  FiberBase* rotate(FiberBase* self) noexcept {
+    flush_next();
+    streak_ = 0;
+    FiberBase* f = head_;
+    if (!f) return nullptr;
+    FiberBase* n = f->rq_next_;
+    self->rq_next_ = nullptr;
+    if (n) {  // others stay queued between f and self
+      n->rq_prev_ = nullptr;
+      head_ = n;
+      self->rq_prev_ = tail_;
+      tail_->rq_next_ = self;
+    } else {  // f was alone: self is now the only queued fiber
+      self->rq_prev_ = nullptr;
+      head_ = self;
+    }
+    tail_ = self;
+    return f;
+  }
   // The next fiber to run (the queue must not be empty); starts a new slice.
   FiberBase* pop() noexcept {
     batch_ = nullptr;
@@ -253,6 +275,7 @@ class Hub {
   static Hub& create();
   [[noreturn]] void hub_loop() noexcept;
   void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
+  void switch_to(FiberBase* self, FiberBase* next) noexcept;  // next is popped; both states set
   // One decrement and branch per switch; the clock is read every kPollEverySwitches switches.
   bool poll_due() noexcept {
     if (--poll_budget_ != 0) [[likely]]
@@ -275,7 +298,8 @@ class Hub {
   static void on_timer(struct ev_loop*, void* w, int) noexcept;
   static void on_async(struct ev_loop*, void* w, int) noexcept;
 
-  static constinit thread_local Hub* tls_hub_;
+  // Initial-exec: one %fs-relative load, also from the shared library (no __tls_get_addr call).
+  static constinit thread_local Hub* tls_hub_ __attribute__((tls_model("initial-exec")));
 
   struct MainFiber final : FiberBase {
     void run() override {}

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include <utility>
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102  // Linux 6.13: guard pages without a mapping of their own
@@ -300,10 +301,13 @@ StackRef StackPool::acquire(std::size_t requested) {
   std::size_t size;
   const std::size_t dflt = g_default_size.load(std::memory_order_relaxed);
   if (requested == 0 && dflt == default_raw_) [[likely]] {  // the default, as last time: no rounding
+    if (spare_.kind != StackKind::none) [[likely]]
+      return std::exchange(spare_, StackRef{});
     size = default_usable_;
   } else {
     size = stack_usable_size(requested ? requested : dflt);
     if (requested == 0) {
+      if (spare_.kind != StackKind::none) release_to_bucket(std::exchange(spare_, StackRef{}));  // the old default's
       default_raw_ = dflt;
       default_usable_ = size;
     }
@@ -327,6 +331,16 @@ __attribute__((noinline)) StackRef StackPool::acquire_new(std::size_t size) {
 }
 
 void StackPool::release(StackRef s) noexcept {
+  if (s.size == default_usable_) [[likely]] {  // LIFO kept: the slot's older stack goes below it
+    if (spare_.kind != StackKind::none) [[unlikely]]
+      release_to_bucket(spare_);
+    spare_ = s;
+    return;
+  }
+  release_to_bucket(s);
+}
+
+void StackPool::release_to_bucket(StackRef s) noexcept {
   Bucket& b = bucket(s.size);
   if (b.warm.size() < kWarmPerBucket) [[likely]]
     b.warm.push_back(s);
@@ -342,6 +356,7 @@ __attribute__((noinline)) void StackPool::release_cold(StackRef s) noexcept {
 }
 
 StackPool::~StackPool() {
+  if (spare_.kind != StackKind::none) spare_.kind == StackKind::slab ? slab_release(spare_) : guarded_release(spare_);
   for (Bucket& b : buckets_)
     for (StackRef s : b.warm) s.kind == StackKind::slab ? slab_release(s) : guarded_release(s);
 }

@@ -65,7 +65,11 @@ class StackPool {
   }
   Bucket& find_bucket(std::size_t size);
   StackRef acquire_new(std::size_t size);         // no warm stack: map one
+  void release_to_bucket(StackRef s) noexcept;    // into its size's warm list
   void release_cold(StackRef s) noexcept;         // warm list full: unmap / back to the slab
+  // The default-size stack released last, kept out of its bucket: spawn + join of short fibers
+  // hands the same stack back and forth, and this slot makes that two compares and two copies.
+  StackRef spare_{};             // kind none: empty; else size == default_usable_
   std::vector<Bucket> buckets_;  // few sizes in practice: a linear scan
   std::size_t last_ = 0;         // index of the bucket found last
   std::size_t default_raw_ = 0;     // the default size seen last (set_default_stack_size may change it)
