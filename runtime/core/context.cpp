@@ -57,11 +57,11 @@ void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   __builtin_unreachable();
 }
 
-void context_destroy([[maybe_unused]] FiberBase* f) noexcept {
 #if defined(GREENEV_TSAN)
+void context_destroy(FiberBase* f) noexcept {
   if (f->san_ && f->stack_.kind != StackKind::main) __tsan_destroy_fiber(f->san_);
-#endif
   f->san_ = nullptr;
 }
+#endif
 
 }  // namespace greenev::detail

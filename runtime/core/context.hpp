@@ -90,7 +90,11 @@ inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
 // Final switch out of a finished fiber; never returns.
 [[noreturn]] void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept;
 
-// Sanitizer bookkeeping for fibers that never ran but are destroyed (TSan handle).
+// Sanitizer bookkeeping for a fiber being retired or destroyed (TSan handle); trivial otherwise.
+#if defined(GREENEV_TSAN)
 void context_destroy(FiberBase* f) noexcept;
+#else
+inline void context_destroy(FiberBase* f) noexcept { f->san_ = nullptr; }
+#endif
 
 }  // namespace greenev::detail

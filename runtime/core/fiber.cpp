@@ -56,18 +56,26 @@ void WaitList::unlink(Waiter& w) noexcept {
   --size_;
 }
 
-WakeReason WaitList::wait(const char* reason, Deadline deadline, void* payload) noexcept {
-  Hub& hub = Hub::current();  // (not current_fiber() + park(): each would look the hub up again)
-  FiberBase* self = hub.running();
+namespace {
+// WaitList::wait's body, inlined into wait_done() too: a join is one frame around the park.
+__attribute__((always_inline)) inline WakeReason wait_on(WaitList& list, Hub& hub, FiberBase* self, const char* reason,
+                                                         Deadline deadline, void* payload) noexcept {
   Waiter w;
   w.fiber = self;
   w.payload = payload;
-  push_back(w);
+  list.push_back(w);
   self->waiting_on_ = &w;
   WakeReason r = hub.park(reason, deadline);
-  if (w.list) unlink(w);  // park returned without parking (pending kill, expired deadline)
+  if (w.list) [[unlikely]]
+    list.unlink(w);  // park returned without parking (pending kill, expired deadline)
   self->waiting_on_ = nullptr;
   return r;
+}
+}  // namespace
+
+WakeReason WaitList::wait(const char* reason, Deadline deadline, void* payload) noexcept {
+  Hub& hub = Hub::current();  // (not current_fiber() + park(): each would look the hub up again)
+  return wait_on(*this, hub, hub.running(), reason, deadline, payload);
 }
 
 Waiter* WaitList::notify_one() noexcept {
@@ -113,10 +121,13 @@ bool suspend(const char* reason, Deadline deadline) {
 
 bool wait_done(FiberBase* f, Deadline deadline) {
   if (f->done()) return true;
-  FiberBase* self = Hub::current().running();
+  Hub& hub = Hub::current();
+  FiberBase* self = hub.running();
   if (self == f) throw std::logic_error("greenev: a fiber cannot join itself");
-  if (f->state_ == FiberState::ready && f->ctx_ == nullptr && f->hub_ == self->hub_) f->hub_->run_next(f);
-  raise_for(f->joiners_.wait("join", deadline));
+  if (f->state_ == FiberState::ready && f->ctx_ == nullptr && f->hub_ == &hub) hub.run_next(f);
+  const WakeReason r = wait_on(f->joiners_, hub, self, "join", deadline, nullptr);
+  if (r != WakeReason::woken) [[unlikely]]
+    raise_for(r);
   return f->done();
 }
 

@@ -296,7 +296,7 @@ void Hub::unlink_live(FiberBase* f) noexcept {
   --alive_;
 }
 
-void Hub::schedule_new(FiberBase* f) noexcept {
+__attribute__((always_inline)) inline void Hub::schedule_new(FiberBase* f) noexcept {
   f->hub_ = this;
   f->id_ = next_fiber_id();
   f->add_ref();  // the hub's, dropped in retire()
@@ -345,10 +345,13 @@ __attribute__((always_inline)) inline void Hub::switch_away(FiberBase* self) noe
 
 WakeReason Hub::park(const char* reason, Deadline deadline) noexcept {
   if (current_->scopes_ && !current_->kill_pending_ && scope_pending(current_)) return WakeReason::scope_timeout;
-  return park_io(reason, deadline);
+  return park_impl(reason, deadline);
 }
 
-WakeReason Hub::park_io(const char* reason, Deadline deadline) noexcept {
+WakeReason Hub::park_io(const char* reason, Deadline deadline) noexcept { return park_impl(reason, deadline); }
+
+// Inlined into park() and park_io(): a park is one frame around the switch, not two.
+__attribute__((always_inline)) inline WakeReason Hub::park_impl(const char* reason, Deadline deadline) noexcept {
   FiberBase* self = current_;
   if (self == &hub_fiber_) {
     std::fprintf(stderr, "greenev: blocking call (%s) made on the hub itself, from a loop callback\n", reason);

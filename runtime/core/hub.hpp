@@ -274,6 +274,7 @@ class Hub {
   Hub();
   static Hub& create();
   [[noreturn]] void hub_loop() noexcept;
+  WakeReason park_impl(const char* reason, Deadline deadline) noexcept;  // park_io's body
   void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
   void switch_to(FiberBase* self, FiberBase* next) noexcept;  // next is popped; both states set
   // One decrement and branch per switch; the clock is read every kPollEverySwitches switches.
