@@ -70,7 +70,7 @@ inline void before_switch([[maybe_unused]] FiberBase* to, [[maybe_unused]] void*
 
 // Switches from `self` (the running fiber) to `to`; returns when something switches back.
 inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
-  if (!stack_canary_ok(self->stack_)) [[unlikely]]  // one compare unless self is on a slab stack
+  if (slab_stacks_used() && !stack_canary_ok(self->stack_)) [[unlikely]]  // one hot load until slabs exist
     stack_overflow_abort(self);
   if (to->ctx_ == nullptr) [[unlikely]]
     context_prepare(hub, to);

@@ -66,7 +66,7 @@ void* FiberBase::operator new(std::size_t size) {
       --t_free.count[c];
       return b;
     }
-    if (void* p = std::malloc((c + 1) * kClass)) return p;
+    if (void* p = std::aligned_alloc(kClass, (c + 1) * kClass)) return p;  // hot fields: fiber_base.hpp
     throw std::bad_alloc();
   }
   if (void* p = std::malloc(size)) return p;

@@ -41,6 +41,7 @@
 namespace greenev::detail {
 
 std::uint32_t g_canary_offsets[kCanarySamples];
+std::atomic<bool> g_slab_stacks_used{false};
 
 namespace {
 
@@ -172,6 +173,7 @@ StackRef slab_acquire(std::size_t size) {
   }
   StackRef s = sf.free.back();
   sf.free.pop_back();
+  g_slab_stacks_used.store(true, std::memory_order_relaxed);  // the switch checks canaries from now on
   return s;
 }
 

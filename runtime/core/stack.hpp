@@ -17,6 +17,7 @@
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -84,6 +85,11 @@ std::size_t stack_usable_size(std::size_t requested) noexcept;
 
 // The first-run acquisition inside a switch (noexcept): a failure there aborts naming the fiber.
 StackRef stack_acquire_or_die(StackPool& pool, const FiberBase* f) noexcept;
+
+// Set once this process hands out its first slab stack, never cleared: until then the switch
+// checks no canary and reads no stack kind (one load of this hot global instead).
+extern std::atomic<bool> g_slab_stacks_used __attribute__((visibility("hidden")));  // hidden: a direct load
+inline bool slab_stacks_used() noexcept { return g_slab_stacks_used.load(std::memory_order_relaxed); }
 
 // True if the slab canary of `s` is intact (always true for other kinds).
 inline bool stack_canary_ok(const StackRef& s) noexcept {
