@@ -353,11 +353,27 @@ WakeReason Hub::park_io(const char* reason, Deadline deadline) noexcept { return
 // Inlined into park() and park_io(): a park is one frame around the switch, not two.
 __attribute__((always_inline)) inline WakeReason Hub::park_impl(const char* reason, Deadline deadline) noexcept {
   FiberBase* self = current_;
-  if (self == &hub_fiber_) {
-    std::fprintf(stderr, "greenev: blocking call (%s) made on the hub itself, from a loop callback\n", reason);
-    std::abort();
-  }
-  if (self->kill_pending_) return WakeReason::killed;
+  if (self == &hub_fiber_) [[unlikely]]
+    park_on_hub_abort(reason);
+  if (self->kill_pending_) [[unlikely]]
+    return WakeReason::killed;
+  if (deadline != kForever || self->scopes_) return park_timed(self, reason, deadline);
+  // Untimed and no Timeout scope: no timer, so the wake reason is whatever the waker set.
+  self->parked_at_ = last_poll_;  // to the last loop poll: a clock read per park costs too much
+  self->state_ = FiberState::parked;
+  self->wait_reason_ = reason;
+  switch_away(self);
+  self->wait_reason_ = nullptr;
+  return self->wake_;
+}
+
+void Hub::park_on_hub_abort(const char* reason) noexcept {
+  std::fprintf(stderr, "greenev: blocking call (%s) made on the hub itself, from a loop callback\n", reason);
+  std::abort();
+}
+
+// park() with a deadline or inside a Timeout scope: a timer for whichever is due first.
+__attribute__((noinline)) WakeReason Hub::park_timed(FiberBase* self, const char* reason, Deadline deadline) noexcept {
   Deadline due = deadline;
   Deadline sd = kForever;
   if (self->scopes_) {

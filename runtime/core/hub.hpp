@@ -275,6 +275,8 @@ class Hub {
   static Hub& create();
   [[noreturn]] void hub_loop() noexcept;
   WakeReason park_impl(const char* reason, Deadline deadline) noexcept;  // park_io's body
+  WakeReason park_timed(FiberBase* self, const char* reason, Deadline deadline) noexcept;
+  [[noreturn]] static void park_on_hub_abort(const char* reason) noexcept;
   void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
   void switch_to(FiberBase* self, FiberBase* next) noexcept;  // next is popped; both states set
   // One decrement and branch per switch; the clock is read every kPollEverySwitches switches.
