@@ -8,6 +8,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -94,6 +95,32 @@ TEST_CASE("impossible stack sizes are rejected at spawn with an exception naming
     return big[0] + 1;
   });
   CHECK(f.join() == 2);
+  test::require_hub_clean();
+}
+
+// Touches `depth` frames of ~4 KiB each, so running out of stack hits the guard page.
+static int deep(int depth) {
+  volatile char frame[4000];
+  frame[0] = static_cast<char>(depth);
+  return depth == 0 ? frame[0] : deep(depth - 1) + frame[0] - frame[0];
+}
+
+TEST_CASE("a new default stack size applies to the next fiber even with a pooled stack at hand") {
+  // The pool keeps the last default-size stack in a slot: it must not hand out the old size.
+  greenev::spawn([] {}).join();                     // a 256 KiB stack is now pooled
+  greenev::set_default_stack_size(std::size_t{2} << 20);
+  greenev::Event go;
+  std::vector<greenev::Fiber<int>> fs;  // alive together: each takes its own stack
+  for (int i = 0; i < 3; ++i)
+    fs.push_back(greenev::spawn([&go] {
+      go.wait();
+      return deep(300);  // ~1.2 MiB: would overflow a 256 KiB stack
+    }));
+  greenev::this_fiber::yield();  // all three started, each on a stack of the new default size
+  go.set();
+  for (auto& f : fs) CHECK(f.join() == 0);
+  greenev::set_default_stack_size(0);
+  greenev::spawn([] {}).join();
   test::require_hub_clean();
 }
 
