@@ -22,3 +22,5 @@ greenev_prog(fork_locks progs/fork_locks.cpp)
 add_dependencies(core_child_test fork_locks)
 # Ready-queue order: work-first spawns and wake-ups, yield's contract, the starvation bound.
 greenev_test(scheduling_test scheduling_test.cpp)
+# When a busy hub polls its loop: once per round of ready fibers, a timer never starved.
+greenev_test(poll_policy_test poll_policy_test.cpp)

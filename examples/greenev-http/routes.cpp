@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -154,16 +155,19 @@ std::string_view reason(int status) {
 }
 
 void append_head(std::string& out, int status, std::string_view content_type, std::size_t len, bool keep_alive) {
-  char line[64];
-  int n = std::snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
-  out.append(line, static_cast<std::size_t>(n));
+  // std::to_chars, not snprintf: formatting two numbers was 2% of a hello request's CPU (perf).
+  char num[24];
+  out.append("HTTP/1.1 ");
+  out.append(num, static_cast<std::size_t>(std::to_chars(num, num + sizeof num, status).ptr - num));
+  out.push_back(' ');
   out.append(reason(status));
   out.append("\r\nServer: greenev\r\n");
   out.append(date_line());
   out.append("Content-Type: ");
   out.append(content_type);
-  n = std::snprintf(line, sizeof line, "\r\nContent-Length: %zu\r\n", len);
-  out.append(line, static_cast<std::size_t>(n));
+  out.append("\r\nContent-Length: ");
+  out.append(num, static_cast<std::size_t>(std::to_chars(num, num + sizeof num, len).ptr - num));
+  out.append("\r\n");
   if (!keep_alive) out.append("Connection: close\r\n");
   out.append("\r\n");
 }

@@ -551,11 +551,13 @@ void Hub::hub_loop() noexcept {
     const bool idle = ready_.empty();
     const Deadline entered = now_ns();
     diag_.enter_loop(entered);
+    woken_at_poll_ = 0;
     const int active = ev_run(loop_, idle ? EVRUN_ONCE : EVRUN_NOWAIT);
     ++iterations_;
     last_poll_ = now_ns();
     diag_.leave_loop(entered, last_poll_);
     poll_budget_ = kPollEverySwitches;
+    switches_at_poll_ = switches_;
     if (ready_.empty()) {
       // Nothing ready and nothing that could make anything ready: whoever waits, waits forever.
       if (idle && active == 0 && main_.state_ == FiberState::parked) {

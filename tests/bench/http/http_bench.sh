@@ -2,23 +2,30 @@
 # tests/bench/http/http_bench.sh — HTTP hello and KV benchmarks, one command:
 #
 #   tests/bench/http/http_bench.sh [BUILD_DIR] [--secs S] [--rounds R] [--conns "1 100 1000"]
-#                                  [--no-kv] [--no-http] [--idle N]
+#                                  [--no-kv] [--no-http] [--idle N] [--syscalls]
 #
 # HTTP: GET / -> "Hello, world!\n" (text/plain), keep-alive, `wrk -t1 -cC -dS --latency` at each C,
 # against greenev-http, nginx (1 worker, `return 200` with the same body), Go net/http
-# (GOMAXPROCS=1), gevent pywsgi and a raw single-threaded epoll C server (the practical limit).
+# (GOMAXPROCS=1), gevent pywsgi and a raw single-threaded epoll C server (the practical limit),
+# plus the runtime-overhead pair: hello_plain and hello_conn (tests/bench/greenev_http_hello.cpp:
+# the raw epoll server's exact work in one fiber per connection, with the patched ::read/::write,
+# and with StreamServer's Connection::read/write).
 # Servers are pinned to CPU 0, wrk to CPU 1. Rounds are interleaved (every server once per round
 # and concurrency, order rotated per round); the table shows medians: req/s, p99 latency, and
 # server CPU per request = (utime+stime of the server's processes during the run) / requests.
 # KV: `redis-benchmark -t set,get -c 50 -n N -P 1` and `-P 16` against greenev-kv (if built) and
 # redis-server, both pinned to CPU 0, the client to CPU 1. --idle N: RSS per idle keep-alive
 # connection with N connections (greenev-http, Go, nginx).
+# --syscalls: for greenev, hello_plain, hello_conn and raw_epoll at each C, a longer wrk run with
+# `strace -c -f` attached to the server for a window in its middle (steady state: no connection
+# set-up or teardown); reports epoll_ctl, read and epoll_wait per response write (sendto/write:
+# one per request without pipelining). strace slows the server: only the counts mean anything.
 # Output: the table on stdout and in BUILD_DIR/http-bench-summary.md; raw lines in
 # BUILD_DIR/http-bench-results.txt; server logs in BUILD_DIR/http-bench-logs/.
 set -uo pipefail
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SRC/../../.." && pwd)"
-BUILD="" SECS=5 ROUNDS=3 CONNS="1 100 1000" DO_KV=1 DO_HTTP=1 IDLE=0
+BUILD="" SECS=5 ROUNDS=3 CONNS="1 100 1000" DO_KV=1 DO_HTTP=1 IDLE=0 SYSCALLS=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --secs) SECS=$2; shift ;;
@@ -27,7 +34,8 @@ while [ $# -gt 0 ]; do
     --no-kv) DO_KV=0 ;;
     --no-http) DO_HTTP=0 ;;
     --idle) IDLE=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --syscalls) SYSCALLS=1 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) BUILD=$1 ;;
   esac
   shift
@@ -66,6 +74,8 @@ rss_kib() {
 # ---- build the peers ------------------------------------------------------------------------------
 GREENEV_HTTP="$BUILD/examples/greenev-http/greenev-http"
 [ -x "$GREENEV_HTTP" ] || cmake --build "$BUILD" --target greenev-http >/dev/null
+HELLO="$BUILD/bench/greenev_http_hello"
+[ -x "$HELLO" ] || cmake --build "$BUILD" --target greenev_http_hello >/dev/null || note "greenev_http_hello not built: hello_* rows skipped"
 cc -O2 -o "$OUT/http_epoll" "$SRC/http_epoll.c" || note "cc failed: raw epoll peer skipped"
 if command -v go >/dev/null; then
   (cd "$SRC" && GOCACHE="$OUT/gocache" GOPATH="$OUT/gopath" GO111MODULE=off GOFLAGS= go build -o "$OUT/http_go" main.go) \
@@ -114,6 +124,8 @@ if [ "$DO_HTTP" = 1 ] || [ "$IDLE" -gt 0 ]; then
   [ -x "$OUT/http_go" ] && GOMAXPROCS=1 start_http go 18103 env GOMAXPROCS=1 "$OUT/http_go" 18103 && IMPLS+=(go)
   $PY -c 'import gevent' 2>/dev/null && start_http gevent 18104 $PY "$SRC/pywsgi_hello.py" 18104 && IMPLS+=(gevent)
   [ -x "$OUT/http_epoll" ] && start_http raw_epoll 18105 "$OUT/http_epoll" 18105 && IMPLS+=(raw_epoll)
+  [ -x "$HELLO" ] && start_http hello_plain 18106 "$HELLO" 18106 plain && IMPLS+=(hello_plain)
+  [ -x "$HELLO" ] && start_http hello_conn 18107 "$HELLO" 18107 conn && IMPLS+=(hello_conn)
   for i in "${IMPLS[@]}"; do  # warm-up (page faults, Go's GC sizing, Python's caches)
     taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:${PORT[$i]}/" > /dev/null 2>&1
   done
@@ -141,6 +153,31 @@ if [ "$DO_HTTP" = 1 ]; then
       for k in $(seq 0 $((n - 1))); do run_http "${IMPLS[$(((k + r) % n))]}" "$c" "$r"; done
     done
   done
+fi
+
+# ---- syscalls per request, steady state -----------------------------------------------------------
+if [ "$SYSCALLS" = 1 ] && [ "$DO_HTTP" = 1 ]; then
+  if ! command -v strace >/dev/null; then
+    note "strace not installed: --syscalls skipped"
+  else
+    for c in $CONNS; do
+      for i in greenev hello_plain hello_conn raw_epoll; do
+        [ -n "${PID[$i]:-}" ] || continue
+        log="$LOGS/strace-$i-c$c.txt"
+        taskset -c 1 wrk -t1 -c"$c" -d6s "http://127.0.0.1:${PORT[$i]}/" > /dev/null 2>&1 &
+        w=$!
+        sleep 2
+        timeout -s INT 2 strace -c -f -p "${PID[$i]}" -o "$log" 2>/dev/null
+        wait "$w"
+        awk -v i="$i" -v c="$c" '
+          $NF == "epoll_ctl" || $NF == "read" || $NF == "epoll_wait" || $NF == "sendto" || $NF == "write" || $NF == "writev" {
+            calls[$NF] = $4 }  # strace -c columns: % time, seconds, usecs/call, calls, [errors,] syscall
+          END { w = calls["sendto"] + calls["write"] + calls["writev"];
+                printf "SYSCALLS impl=%s conns=%d writes=%d epoll_ctl=%d read=%d epoll_wait=%d\n",
+                       i, c, w, calls["epoll_ctl"], calls["read"], calls["epoll_wait"] }' "$log" | tee -a "$RES"
+      done
+    done
+  fi
 fi
 
 # ---- idle connections -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ def fields(line):
 http = defaultdict(list)
 kv = defaultdict(list)
 idle = []
+syscalls = []
 notes = []
 for line in open(sys.argv[1]):
     if line.startswith("HTTP "):
@@ -28,12 +29,14 @@ for line in open(sys.argv[1]):
     elif line.startswith("KV "):
         f = fields(line)
         kv[(f["impl"], f["test"], int(f["P"]))].append(f)
+    elif line.startswith("SYSCALLS "):
+        syscalls.append(fields(line))
     elif line.startswith("IDLE "):
         idle.append(fields(line))
     elif line.startswith("NOTE "):
         notes.append(line[5:].strip())
 
-order = ["greenev", "nginx", "go", "gevent", "raw_epoll"]
+order = ["greenev", "nginx", "go", "gevent", "raw_epoll", "hello_plain", "hello_conn"]
 med = {}
 if http:
     print("### HTTP hello (wrk -t1, keep-alive; medians over rounds)\n")
@@ -74,6 +77,22 @@ if http:
 
         print(f"| {c} | {ratio('nginx')} | {ratio('raw_epoll')} | {ratio('go')} | {ratio('nginx', 1)} |")
 
+    # The runtime's own cost: the raw epoll server's exact work, one fiber per connection.
+    if any(("hello_plain", c) in med or ("hello_conn", c) in med for c in conns):
+        print("\n### Runtime overhead (same work as raw epoll, one fiber per connection)\n")
+        print("| conns | hello_plain CPU vs raw epoll (≤1.1) | hello_conn CPU vs raw epoll (≤1.1) | greenev-http CPU vs Go |")
+        print("|---:|---:|---:|---:|")
+        for c in conns:
+            e = med.get(("raw_epoll", c))
+
+            def cpu(impl):
+                m = med.get((impl, c))
+                return f"{m[2] / e[2]:.2f}" if m and e and e[2] else "—"
+
+            g, go = med.get(("greenev", c)), med.get(("go", c))
+            vs_go = f"{go[2] / g[2]:.2f}× cheaper" if g and go and g[2] else "—"
+            print(f"| {c} | {cpu('hello_plain')} | {cpu('hello_conn')} | {vs_go} |")
+
 if kv:
     print("\n### KV (redis-benchmark -c 50; medians)\n")
     print("| server | test | pipeline | req/s | p99 ms | vs redis-server |")
@@ -87,6 +106,15 @@ if kv:
         base = kmed.get(("redis", key[1], key[2]))
         print(f"| {key[0]} | {key[1]} | {key[2]} | {rps:,.0f} | {p99:.3f} | {rps / base:.2f}× |" if base
               else f"| {key[0]} | {key[1]} | {key[2]} | {rps:,.0f} | {p99:.3f} | — |")
+
+if syscalls:
+    print("\n### Syscalls per response write, steady state (strace -c window; counts only)\n")
+    print("| server | conns | writes | epoll_ctl/write | read/write | epoll_wait/write |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for f in syscalls:
+        w = max(1, int(f["writes"]))
+        print(f"| {f['impl']} | {f['conns']} | {int(f['writes']):,} | {int(f['epoll_ctl']) / w:.3f} | "
+              f"{int(f['read']) / w:.2f} | {int(f['epoll_wait']) / w:.3f} |")
 
 if idle:
     print("\n### Idle keep-alive connections\n")
