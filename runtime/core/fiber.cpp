@@ -38,24 +38,6 @@ FiberBase::~FiberBase() {
 
 // --- WaitList ---
 
-void WaitList::push_back(Waiter& w) noexcept {
-  w.list = this;
-  w.next = nullptr;
-  w.prev = tail_;
-  (tail_ ? tail_->next : head_) = &w;
-  tail_ = &w;
-  ++size_;
-}
-
-void WaitList::unlink(Waiter& w) noexcept {
-  assert(w.list == this);
-  (w.prev ? w.prev->next : head_) = w.next;
-  (w.next ? w.next->prev : tail_) = w.prev;
-  w.prev = w.next = nullptr;
-  w.list = nullptr;
-  --size_;
-}
-
 namespace {
 // WaitList::wait's body, inlined into wait_done() too: a join is one frame around the park.
 __attribute__((always_inline)) inline WakeReason wait_on(WaitList& list, Hub& hub, FiberBase* self, const char* reason,

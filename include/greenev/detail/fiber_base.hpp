@@ -74,8 +74,23 @@ class GREENEV_API WaitList {
   std::size_t size() const noexcept { return size_; }
   Waiter* front() const noexcept { return head_; }
 
-  void push_back(Waiter& w) noexcept;
-  void unlink(Waiter& w) noexcept;
+  // Inline: every wait and wake-up of every primitive links or unlinks a waiter.
+  void push_back(Waiter& w) noexcept {
+    w.list = this;
+    w.next = nullptr;
+    w.prev = tail_;
+    (tail_ ? tail_->next : head_) = &w;
+    tail_ = &w;
+    ++size_;
+  }
+  void unlink(Waiter& w) noexcept {
+    assert(w.list == this);
+    (w.prev ? w.prev->next : head_) = w.next;
+    (w.next ? w.next->prev : tail_) = w.prev;
+    w.prev = w.next = nullptr;
+    w.list = nullptr;
+    --size_;
+  }
 
   // Parks the current fiber at the back of the list (never throws: callers choose how to raise).
   WakeReason wait(const char* reason, Deadline deadline, void* payload = nullptr) noexcept;
