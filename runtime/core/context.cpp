@@ -1,14 +1,71 @@
-// runtime/core/context.cpp — the cold parts of the switch: first-run set-up, retiring a finished
-// fiber, the stack-capture loop, the final switch out of a fiber, sanitizer handles.
+// runtime/core/context.cpp — the switch itself (x86-64 assembly) and the cold parts around it:
+// first-run set-up, retiring a finished fiber, the stack-capture loop, the final switch out of a
+// fiber, sanitizer handles. See context.hpp for the protocol and why it is not Boost.Context's.
 //
-// Debian's Boost.Context is the fcontext (assembly) build, which does not annotate switches for
-// ASan/TSan itself; context.hpp does it around every jump. See context.hpp for the protocol.
+// Saved frame, from the stored stack pointer up: MXCSR (4 bytes) and the x87 control word
+// (at +4), r15, r14, r13, r12, rbx, rbp, the return address. A new fiber's frame (context_prepare)
+// returns into greenev_ctx_entry, which calls greenev_fiber_start(from) on a 16-byte aligned
+// stack; its CFI marks the end of the stack for unwinders (fiber dumps). The switch has no CFI:
+// nothing unwinds through it (the resumed side has returned from it before anything else runs).
 #include "core/context.hpp"
 
 #include "core/hub.hpp"
 
+#include <cstdint>
+
+#if !defined(__x86_64__)
+#error "greenev: the context switch (runtime/core/context.cpp) is written for x86-64 only"
+#endif
+
+extern "C" __attribute__((visibility("hidden"), noreturn)) void greenev_fiber_start(greenev::detail::FiberBase* from) noexcept;
+extern "C" __attribute__((visibility("hidden"))) void greenev_ctx_entry() noexcept;
+
+asm(R"(
+  .text
+  .globl greenev_ctx_switch
+  .hidden greenev_ctx_switch
+  .type greenev_ctx_switch, @function
+  .p2align 4
+greenev_ctx_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  movq %rdx, %rax
+  ret
+  .size greenev_ctx_switch, .-greenev_ctx_switch
+
+  .globl greenev_ctx_entry
+  .hidden greenev_ctx_entry
+  .type greenev_ctx_entry, @function
+  .p2align 4
+greenev_ctx_entry:
+  .cfi_startproc
+  .cfi_undefined rip
+  movq %rax, %rdi
+  call greenev_fiber_start
+  ud2
+  .cfi_endproc
+  .size greenev_ctx_entry, .-greenev_ctx_entry
+)");
+
 namespace greenev::detail {
-namespace bctx = boost::context::detail;
 
 #if defined(GREENEV_TSAN)
 void* context_tsan_handle(FiberBase* f) noexcept {
@@ -17,21 +74,21 @@ void* context_tsan_handle(FiberBase* f) noexcept {
 }
 #endif
 
-namespace {
-
-[[noreturn]] void fiber_entry(bctx::transfer_t t) noexcept {
-  ctx_detail::after_switch(t, nullptr);
-  t_held_locks = 0;  // a new fiber holds no thread-level lock (held_locks.hpp)
-  Hub* hub = Hub::current_or_null();
-  hub->run_current();  // never returns
-}
-
-}  // namespace
-
 void context_prepare(Hub& hub, FiberBase* to) noexcept {
   if (to->stack_.kind == StackKind::none) to->stack_ = stack_acquire_or_die(hub.stacks(), to);
-  char* top = static_cast<char*>(to->stack_.limit) + to->stack_.size;
-  to->ctx_ = bctx::make_fcontext(top, to->stack_.size, &fiber_entry);
+  auto top = reinterpret_cast<std::uintptr_t>(to->stack_.limit) + to->stack_.size;
+  top &= ~std::uintptr_t{15};
+  // 16 bytes of zeros at the top, then the frame greenev_ctx_switch pops (see the file comment):
+  // after its `ret` the stack pointer is top - 16, 16-byte aligned, as a call needs.
+  auto* frame = reinterpret_cast<std::uint64_t*>(top - 16 - 64);
+  std::uint32_t mxcsr;
+  std::uint16_t fpucw;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(fpucw));  // inherited, as a thread's
+  frame[0] = mxcsr | (std::uint64_t{fpucw} << 32);
+  for (int i = 1; i <= 6; ++i) frame[i] = 0;  // r15 .. rbp
+  frame[7] = reinterpret_cast<std::uint64_t>(&greenev_ctx_entry);
+  frame[8] = frame[9] = 0;
+  to->ctx_ = frame;
 }
 
 void context_retire(FiberBase* from) noexcept { from->hub_->retire(from); }
@@ -45,7 +102,7 @@ void context_capture(FiberBase* self) noexcept {
     if (!stack_canary_ok(self->stack_)) stack_overflow_abort(self);
     void* fake = nullptr;
     ctx_detail::before_switch(to, &fake);
-    ctx_detail::after_switch(bctx::jump_fcontext(to->ctx_, self), fake);
+    ctx_detail::after_switch(greenev_ctx_switch(&self->ctx_, to->ctx_, self), fake);
   } while (self->capture_stack_);
 }
 
@@ -53,7 +110,7 @@ void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   if (!stack_canary_ok(self->stack_)) stack_overflow_abort(self);
   if (to->ctx_ == nullptr) context_prepare(hub, to);
   ctx_detail::before_switch(to, nullptr);  // nullptr: this stack's fake frames die with it
-  bctx::jump_fcontext(to->ctx_, self);
+  greenev_ctx_switch(&self->ctx_, to->ctx_, self);
   __builtin_unreachable();
 }
 
@@ -65,3 +122,11 @@ void context_destroy(FiberBase* f) noexcept {
 #endif
 
 }  // namespace greenev::detail
+
+// The first code a fiber runs (from greenev_ctx_entry), on its own stack.
+extern "C" void greenev_fiber_start(greenev::detail::FiberBase* from) noexcept {
+  using namespace greenev::detail;
+  ctx_detail::after_switch(from, nullptr);
+  t_held_locks = 0;  // a new fiber holds no thread-level lock (held_locks.hpp)
+  Hub::current_or_null()->run_current();  // never returns
+}

@@ -1,20 +1,21 @@
-// runtime/core/context.hpp — the only code that touches Boost.Context.
+// runtime/core/context.hpp — the context switch: the only code that changes stacks.
 //
-// A switch is one jump_fcontext(): the jumping fiber passes itself as the transfer data and the
-// resumed side stores the jumper's new context (after_switch). A fiber that finished passes itself
-// the same way, and the resumed side retires it (returns its stack): a stack is never freed while
-// the CPU is on it. Sanitizer annotations (ASan fake stacks, TSan fibers) live here and nowhere else.
-// The switch is inline (hub.cpp is its only hot caller): a call into another translation unit cost
-// more than the rest of the bookkeeping (callgrind, README). First-run set-up stays out of line.
-// LTO would get the same inlining without moving code; not adopted: not measured to pay beyond
-// this (README), and it slows every build of the library.
+// A switch is one call of greenev_ctx_switch (context.cpp, x86-64 assembly): it pushes the
+// callee-saved registers, MXCSR and the x87 control word, stores the stack pointer in the
+// jumping fiber's ctx_, loads the resumed fiber's and returns there, handing it the jumper. The
+// resumed side retires the jumper if it had finished: a stack is never freed while the CPU is on
+// it. Sanitizer annotations (ASan fake stacks, TSan fibers) live here and nowhere else.
+// Why not Boost.Context's jump_fcontext (used until issue 13): it ends in an indirect jump, so
+// the return-stack predictor is one entry off after every switch and the next `ret` mispredicts
+// (~4 ns per switch measured, README). Here the resumed side returns through its own call of the
+// switch: fibers suspend at the same few call sites, so the prediction holds.
+// The switch is inline (hub.cpp is its only hot caller); first-run set-up stays out of line.
+// LTO not adopted: not measured to pay beyond this, and it slows every build of the library.
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
 
 #include "core/held_locks.hpp"
 #include "core/stack.hpp"
-
-#include <boost/context/detail/fcontext.hpp>
 
 #if defined(GREENEV_ASAN)
 #include <sanitizer/asan_interface.h>
@@ -37,12 +38,18 @@ void context_capture(FiberBase* self) noexcept;
 void* context_tsan_handle(FiberBase* f) noexcept;
 #endif
 
+}  // namespace greenev::detail
+
+// Saves the current context at *save, resumes `to` (a stack pointer stored by an earlier switch
+// or made by context_prepare) and returns there `from`; returns here when switched back to.
+extern "C" __attribute__((visibility("hidden"))) greenev::detail::FiberBase* greenev_ctx_switch(
+    void** save, void* to, greenev::detail::FiberBase* from) noexcept;
+
+namespace greenev::detail {
 namespace ctx_detail {
-namespace bctx = boost::context::detail;
 
 // Runs on the resumed side of every switch.
-inline void after_switch(bctx::transfer_t t, [[maybe_unused]] void* fake_stack) noexcept {
-  auto* from = static_cast<FiberBase*>(t.data);
+inline void after_switch(FiberBase* from, [[maybe_unused]] void* fake_stack) noexcept {
 #if defined(GREENEV_ASAN)
   const void* bottom = nullptr;
   size_t size = 0;
@@ -52,7 +59,6 @@ inline void after_switch(bctx::transfer_t t, [[maybe_unused]] void* fake_stack) 
     from->stack_.size = size;
   }
 #endif
-  from->ctx_ = t.fctx;
   if (from->state_ == FiberState::done) [[unlikely]]
     context_retire(from);
 }
@@ -80,7 +86,7 @@ inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   const int held = t_held_locks;  // this fiber's count waits on its own stack (held_locks.hpp)
   void* fake = nullptr;
   ctx_detail::before_switch(to, &fake);
-  ctx_detail::after_switch(ctx_detail::bctx::jump_fcontext(to->ctx_, self), fake);
+  ctx_detail::after_switch(greenev_ctx_switch(&self->ctx_, to->ctx_, self), fake);
   // A fiber dump resumed us only to record this stack (runtime/diag/stack_capture.cpp).
   if (self->capture_stack_) [[unlikely]]
     context_capture(self);

@@ -143,7 +143,7 @@ class GREENEV_API FiberBase {
   // exist (stack.hpp). Before: the state and the Timeout check sat on the second and third lines.
   FiberBase* rq_prev_ = nullptr;  // ready-queue links
   FiberBase* rq_next_ = nullptr;
-  void* ctx_ = nullptr;           // suspended fcontext; nullptr until first run
+  void* ctx_ = nullptr;           // saved stack pointer (context.hpp); nullptr until first run
   class TimeoutScope* scopes_ = nullptr;  // innermost greenev::Timeout of this fiber
   FiberState state_ = FiberState::ready;
   WakeReason wake_ = WakeReason::woken;
