@@ -1,4 +1,5 @@
-// runtime/core/context.cpp — the switch itself (x86-64 assembly) and the cold parts around it:
+// runtime/core/context.cpp — the switch itself (x86-64 assembly; Boost.Context's jump_fcontext on
+// other architectures or with -DGREENEV_BOOST_SWITCH=ON) and the cold parts around it:
 // first-run set-up, retiring a finished fiber, the stack-capture loop, the final switch out of a
 // fiber, sanitizer handles. See context.hpp for the protocol and why it is not Boost.Context's.
 //
@@ -13,11 +14,9 @@
 
 #include <cstdint>
 
-#if !defined(__x86_64__)
-#error "greenev: the context switch (runtime/core/context.cpp) is written for x86-64 only"
-#endif
-
 extern "C" __attribute__((visibility("hidden"), noreturn)) void greenev_fiber_start(greenev::detail::FiberBase* from) noexcept;
+
+#if GREENEV_OWN_SWITCH
 extern "C" __attribute__((visibility("hidden"))) void greenev_ctx_entry() noexcept;
 
 asm(R"(
@@ -64,6 +63,29 @@ greenev_ctx_entry:
   .cfi_endproc
   .size greenev_ctx_entry, .-greenev_ctx_entry
 )");
+#else
+// Other architectures (or -DGREENEV_BOOST_SWITCH=ON): Boost.Context's jump_fcontext behind the
+// same interface. Its resumed side learns the jumper's context, so it stores it in the jumper's
+// ctx_ — `save` is always &from->ctx_ (every caller passes its own fiber as both).
+#include <boost/context/detail/fcontext.hpp>
+
+namespace bctx = boost::context::detail;
+
+extern "C" greenev::detail::FiberBase* greenev_ctx_switch(void**, void* to, greenev::detail::FiberBase* from) noexcept {
+  const bctx::transfer_t t = bctx::jump_fcontext(to, from);
+  auto* jumper = static_cast<greenev::detail::FiberBase*>(t.data);
+  jumper->ctx_ = t.fctx;
+  return jumper;
+}
+
+namespace {
+[[noreturn]] void boost_entry(bctx::transfer_t t) noexcept {
+  auto* from = static_cast<greenev::detail::FiberBase*>(t.data);
+  from->ctx_ = t.fctx;
+  greenev_fiber_start(from);
+}
+}  // namespace
+#endif
 
 namespace greenev::detail {
 
@@ -78,6 +100,10 @@ void context_prepare(Hub& hub, FiberBase* to) noexcept {
   if (to->stack_.kind == StackKind::none) to->stack_ = stack_acquire_or_die(hub.stacks(), to);
   auto top = reinterpret_cast<std::uintptr_t>(to->stack_.limit) + to->stack_.size;
   top &= ~std::uintptr_t{15};
+#if !GREENEV_OWN_SWITCH
+  to->ctx_ = bctx::make_fcontext(reinterpret_cast<void*>(top),
+                                 top - reinterpret_cast<std::uintptr_t>(to->stack_.limit), &boost_entry);
+#else
   // 16 bytes of zeros at the top, then the frame greenev_ctx_switch pops (see the file comment):
   // after its `ret` the stack pointer is top - 16, 16-byte aligned, as a call needs.
   auto* frame = reinterpret_cast<std::uint64_t*>(top - 16 - 64);
@@ -89,6 +115,7 @@ void context_prepare(Hub& hub, FiberBase* to) noexcept {
   frame[7] = reinterpret_cast<std::uint64_t>(&greenev_ctx_entry);
   frame[8] = frame[9] = 0;
   to->ctx_ = frame;
+#endif
 }
 
 void context_retire(FiberBase* from) noexcept { from->hub_->retire(from); }

@@ -1,6 +1,7 @@
 // runtime/core/context.hpp — the context switch: the only code that changes stacks.
 //
-// A switch is one call of greenev_ctx_switch (context.cpp, x86-64 assembly): it pushes the
+// A switch is one call of greenev_ctx_switch (context.cpp, x86-64 assembly; other architectures
+// use Boost.Context's jump_fcontext behind the same function, see there): it pushes the
 // callee-saved registers, MXCSR and the x87 control word, stores the stack pointer in the
 // jumping fiber's ctx_, loads the resumed fiber's and returns there, handing it the jumper. The
 // resumed side retires the jumper if it had finished: a stack is never freed while the CPU is on
@@ -13,6 +14,14 @@
 // LTO not adopted: not measured to pay beyond this, and it slows every build of the library.
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
+
+// greenev's own switch on x86-64; Boost.Context's jump_fcontext elsewhere, or when the build asks
+// for it (-DGREENEV_BOOST_SWITCH=ON defines GREENEV_BOOST_SWITCH).
+#if defined(__x86_64__) && !defined(GREENEV_BOOST_SWITCH)
+#define GREENEV_OWN_SWITCH 1
+#else
+#define GREENEV_OWN_SWITCH 0
+#endif
 
 #include "core/held_locks.hpp"
 #include "core/stack.hpp"
