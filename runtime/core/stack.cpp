@@ -358,9 +358,9 @@ __attribute__((noinline)) void StackPool::release_cold(StackRef s) noexcept {
 }
 
 StackPool::~StackPool() {
-  if (spare_.kind != StackKind::none) spare_.kind == StackKind::slab ? slab_release(spare_) : guarded_release(spare_);
+  if (spare_.kind != StackKind::none) release_cold(spare_);
   for (Bucket& b : buckets_)
-    for (StackRef s : b.warm) s.kind == StackKind::slab ? slab_release(s) : guarded_release(s);
+    for (StackRef s : b.warm) release_cold(s);
 }
 
 void stack_install_overflow_handler() noexcept {
