@@ -19,6 +19,14 @@ extern "C" __attribute__((visibility("hidden"), noreturn)) void greenev_fiber_st
 #if GREENEV_OWN_SWITCH
 extern "C" __attribute__((visibility("hidden"))) void greenev_ctx_entry() noexcept;
 
+// What greenev_fiber_main returns to greenev_ctx_start: in rax the stack pointer to resume, in
+// rdx the finished fiber (the resumed side's `from`).
+struct GreenevResume {
+  void* ctx;
+  greenev::detail::FiberBase* from;
+};
+extern "C" __attribute__((visibility("hidden"))) GreenevResume greenev_fiber_main(greenev::detail::FiberBase* from) noexcept;
+
 asm(R"(
   .text
   .globl greenev_ctx_switch
@@ -49,6 +57,41 @@ greenev_ctx_switch:
   movq %rdx, %rax
   ret
   .size greenev_ctx_switch, .-greenev_ctx_switch
+
+  .globl greenev_ctx_start
+  .hidden greenev_ctx_start
+  .type greenev_ctx_start, @function
+  .p2align 4
+greenev_ctx_start:
+  .cfi_startproc
+  .cfi_undefined rip
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  movq %rdx, %rdi
+  call greenev_fiber_main
+  movq %rax, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  movq %rdx, %rax
+  ret
+  .cfi_endproc
+  .size greenev_ctx_start, .-greenev_ctx_start
 
   .globl greenev_ctx_entry
   .hidden greenev_ctx_entry
@@ -96,10 +139,19 @@ void* context_tsan_handle(FiberBase* f) noexcept {
 }
 #endif
 
-void context_prepare(Hub& hub, FiberBase* to) noexcept {
+void* context_stack_top(Hub& hub, FiberBase* to) noexcept {
   if (to->stack_.kind == StackKind::none) to->stack_ = stack_acquire_or_die(hub.stacks(), to);
-  auto top = reinterpret_cast<std::uintptr_t>(to->stack_.limit) + to->stack_.size;
-  top &= ~std::uintptr_t{15};
+#if defined(GREENEV_ASAN)
+  // A pooled stack still carries the shadow of frames its last fiber abandoned in its final
+  // switch (their redzones stay poisoned); uninstrumented frames (the sanitizer's own) would trip on it.
+  __asan_unpoison_memory_region(to->stack_.limit, to->stack_.size);
+#endif
+  const auto top = reinterpret_cast<std::uintptr_t>(to->stack_.limit) + to->stack_.size;
+  return reinterpret_cast<void*>(top & ~std::uintptr_t{15});
+}
+
+void context_prepare(Hub& hub, FiberBase* to) noexcept {
+  const auto top = reinterpret_cast<std::uintptr_t>(context_stack_top(hub, to));
 #if !GREENEV_OWN_SWITCH
   to->ctx_ = bctx::make_fcontext(reinterpret_cast<void*>(top),
                                  top - reinterpret_cast<std::uintptr_t>(to->stack_.limit), &boost_entry);
@@ -133,11 +185,16 @@ void context_capture(FiberBase* self) noexcept {
   } while (self->capture_stack_);
 }
 
-void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
+void* context_exit_prepare(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   if (!stack_canary_ok(self->stack_)) stack_overflow_abort(self);
   if (to->ctx_ == nullptr) context_prepare(hub, to);
+  return to->ctx_;
+}
+
+void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
+  void* ctx = context_exit_prepare(hub, self, to);
   ctx_detail::before_switch(to, nullptr);  // nullptr: this stack's fake frames die with it
-  greenev_ctx_switch(&self->ctx_, to->ctx_, self);
+  greenev_ctx_switch(&self->ctx_, ctx, self);
   __builtin_unreachable();
 }
 
@@ -150,10 +207,36 @@ void context_destroy(FiberBase* f) noexcept {
 
 }  // namespace greenev::detail
 
-// The first code a fiber runs (from greenev_ctx_entry), on its own stack.
+// The first code a fiber runs when entered through a made context (greenev_ctx_entry, or
+// Boost.Context's entry), on its own stack; ends with the final switch.
 extern "C" void greenev_fiber_start(greenev::detail::FiberBase* from) noexcept {
   using namespace greenev::detail;
   ctx_detail::after_switch(from, nullptr);
   t_held_locks = 0;  // a new fiber holds no thread-level lock (held_locks.hpp)
-  Hub::current_or_null()->run_current();  // never returns
+  Hub& hub = *Hub::current_or_null();
+  FiberBase* self = hub.running();
+  context_exit(hub, self, hub.run_current());
 }
+
+#if GREENEV_OWN_SWITCH
+// The fiber's body when entered by greenev_ctx_start; returns what that resumes. Not
+// instrumented, and it tells the sanitizers of the final switch itself, last: whatever runs
+// after that runs "on" the resumed fiber (an instrumented epilogue would pop a frame off its
+// TSan shadow stack).
+extern "C" __attribute__((no_sanitize("address", "thread"))) GreenevResume greenev_fiber_main(greenev::detail::FiberBase* from) noexcept {
+  using namespace greenev::detail;
+  ctx_detail::after_switch(from, nullptr);
+  t_held_locks = 0;
+  Hub& hub = *Hub::current_or_null();
+  FiberBase* self = hub.running();
+  FiberBase* next = hub.run_current();
+  void* ctx = context_exit_prepare(hub, self, next);
+#if defined(GREENEV_ASAN)
+  __sanitizer_start_switch_fiber(nullptr, next->stack_.limit, next->stack_.size);  // this stack's fake frames die
+#endif
+#if defined(GREENEV_TSAN)
+  __tsan_switch_to_fiber(context_tsan_handle(next), 0);
+#endif
+  return {ctx, self};
+}
+#endif

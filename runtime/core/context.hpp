@@ -37,7 +37,11 @@ namespace greenev::detail {
 
 class Hub;
 
-// Out of line (context.cpp): the first switch to a fiber maps its stack and makes its context.
+// Out of line (context.cpp): a fiber's first stack (from the pool, unless spawn mapped it);
+// returns its 16-byte aligned top.
+void* context_stack_top(Hub& hub, FiberBase* to) noexcept;
+// Out of line: makes a saved context for an unstarted fiber, which a plain switch then enters
+// (the final switch of a finishing fiber, and the Boost.Context build, start fibers this way).
 void context_prepare(Hub& hub, FiberBase* to) noexcept;
 // Out of line: the resumed side's handling of a fiber that switched away finished.
 void context_retire(FiberBase* from) noexcept;
@@ -53,6 +57,17 @@ void* context_tsan_handle(FiberBase* f) noexcept;
 // or made by context_prepare) and returns there `from`; returns here when switched back to.
 extern "C" __attribute__((visibility("hidden"))) greenev::detail::FiberBase* greenev_ctx_switch(
     void** save, void* to, greenev::detail::FiberBase* from) noexcept;
+
+#if GREENEV_OWN_SWITCH
+// The first switch to a fiber: saves the current context at *save as greenev_ctx_switch does,
+// then *calls* the fiber's body on the fresh stack `top` (greenev_fiber_main, context.cpp), and
+// when the body returns (the fiber finished) resumes the context it names. Entering by a call and
+// leaving by the `ret` of the context that started it keeps the CPU's return-stack predictor
+// right for a fiber that runs to completion without switching (spawn + join): entering through a
+// made-up frame and leaving through a call of the switch mispredicted both returns.
+extern "C" __attribute__((visibility("hidden"))) greenev::detail::FiberBase* greenev_ctx_start(
+    void** save, void* top, greenev::detail::FiberBase* from) noexcept;
+#endif
 
 namespace greenev::detail {
 namespace ctx_detail {
@@ -87,21 +102,35 @@ inline void before_switch([[maybe_unused]] FiberBase* to, [[maybe_unused]] void*
 inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   if (slab_stacks_used() && !stack_canary_ok(self->stack_)) [[unlikely]]  // one hot load until slabs exist
     stack_overflow_abort(self);
+#if GREENEV_OWN_SWITCH
+  void* top = nullptr;
+  if (to->ctx_ == nullptr) [[unlikely]]
+    top = context_stack_top(hub, to);
+#else
   if (to->ctx_ == nullptr) [[unlikely]]
     context_prepare(hub, to);
+#endif
 #if defined(GREENEV_TSAN)
   context_tsan_handle(self);
 #endif
   const int held = t_held_locks;  // this fiber's count waits on its own stack (held_locks.hpp)
   void* fake = nullptr;
   ctx_detail::before_switch(to, &fake);
+#if GREENEV_OWN_SWITCH
+  FiberBase* from = top ? greenev_ctx_start(&self->ctx_, top, self) : greenev_ctx_switch(&self->ctx_, to->ctx_, self);
+  ctx_detail::after_switch(from, fake);
+#else
   ctx_detail::after_switch(greenev_ctx_switch(&self->ctx_, to->ctx_, self), fake);
+#endif
   // A fiber dump resumed us only to record this stack (runtime/diag/stack_capture.cpp).
   if (self->capture_stack_) [[unlikely]]
     context_capture(self);
   t_held_locks = held;
 }
 
+// Before the final switch out of a finished fiber: the canary check, `to`'s context if it has
+// none yet, the sanitizers told. Returns the context to resume.
+void* context_exit_prepare(Hub& hub, FiberBase* self, FiberBase* to) noexcept;
 // Final switch out of a finished fiber; never returns.
 [[noreturn]] void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept;
 

@@ -510,7 +510,7 @@ void Hub::finish(FiberBase* f) noexcept {
   unlink_live(f);
 }
 
-void Hub::run_current() noexcept {
+FiberBase* Hub::run_current() noexcept {
   FiberBase* f = current_;
   try {
     f->run();
@@ -529,7 +529,7 @@ void Hub::run_current() noexcept {
   next->state_ = FiberState::running;
   current_ = next;
   ++switches_;
-  context_exit(*this, f, next);
+  return next;
 }
 
 void Hub::retire(FiberBase* f) noexcept {

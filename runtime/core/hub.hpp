@@ -232,8 +232,9 @@ class Hub {
   WakeReason yield_nothrow() noexcept;
   void kill(FiberBase* f) noexcept;
 
-  // Called on the fiber's own stack by the context layer; runs it and exits it. Never returns.
-  [[noreturn]] void run_current() noexcept;
+  // Called on the fiber's own stack by the context layer: runs it, finishes it and picks the
+  // fiber to resume (made current); the context layer then switches away for good.
+  FiberBase* run_current() noexcept;
   // Called on the resumed side after a finished fiber switched away: frees its stack.
   void retire(FiberBase* f) noexcept;
 

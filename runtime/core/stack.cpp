@@ -33,6 +33,9 @@
 #define MADV_GUARD_INSTALL 102  // Linux 6.13: guard pages without a mapping of their own
 #endif
 
+#if defined(GREENEV_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #define GREENEV_VALGRIND 1
@@ -206,6 +209,11 @@ StackRef guarded_acquire(std::size_t size) {
 }
 
 void guarded_release(StackRef s) noexcept {
+#if defined(GREENEV_ASAN)
+  // Frames a fiber abandoned in its final switch leave poisoned shadow; memory mapped here
+  // later (by anyone) must not inherit it.
+  __asan_unpoison_memory_region(s.limit, s.size);
+#endif
   munmap(static_cast<char*>(s.limit) - page_size(), s.size + page_size());
   g_guarded_live.fetch_sub(1, std::memory_order_relaxed);
 }
