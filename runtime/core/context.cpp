@@ -139,7 +139,8 @@ void* context_tsan_handle(FiberBase* f) noexcept {
 }
 #endif
 
-void* context_stack_top(Hub& hub, FiberBase* to) noexcept {
+// A fiber's first stack (from the pool, unless spawn mapped it); returns its 16-byte aligned top.
+static void* context_stack_top(Hub& hub, FiberBase* to) noexcept {
   if (to->stack_.kind == StackKind::none) to->stack_ = stack_acquire_or_die(hub.stacks(), to);
 #if defined(GREENEV_ASAN)
   // A pooled stack still carries the shadow of frames its last fiber abandoned in its final
@@ -150,7 +151,9 @@ void* context_stack_top(Hub& hub, FiberBase* to) noexcept {
   return reinterpret_cast<void*>(top & ~std::uintptr_t{15});
 }
 
-void context_prepare(Hub& hub, FiberBase* to) noexcept {
+// Makes a saved context for an unstarted fiber, which a plain switch then enters: the final switch
+// of a finishing fiber into one, and every start in the Boost.Context build.
+static void context_prepare(Hub& hub, FiberBase* to) noexcept {
   const auto top = reinterpret_cast<std::uintptr_t>(context_stack_top(hub, to));
 #if !GREENEV_OWN_SWITCH
   to->ctx_ = bctx::make_fcontext(reinterpret_cast<void*>(top),
@@ -167,6 +170,16 @@ void context_prepare(Hub& hub, FiberBase* to) noexcept {
   frame[7] = reinterpret_cast<std::uint64_t>(&greenev_ctx_entry);
   frame[8] = frame[9] = 0;
   to->ctx_ = frame;
+#endif
+}
+
+void context_start(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
+#if GREENEV_OWN_SWITCH
+  void* top = context_stack_top(hub, to);
+  ctx_detail::switch_with(self, to, [&] { return greenev_ctx_start(&self->ctx_, top, self); });
+#else
+  context_prepare(hub, to);
+  ctx_detail::switch_with(self, to, [&] { return greenev_ctx_switch(&self->ctx_, to->ctx_, self); });
 #endif
 }
 

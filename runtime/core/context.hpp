@@ -37,12 +37,6 @@ namespace greenev::detail {
 
 class Hub;
 
-// Out of line (context.cpp): a fiber's first stack (from the pool, unless spawn mapped it);
-// returns its 16-byte aligned top.
-void* context_stack_top(Hub& hub, FiberBase* to) noexcept;
-// Out of line: makes a saved context for an unstarted fiber, which a plain switch then enters
-// (the final switch of a finishing fiber, and the Boost.Context build, start fibers this way).
-void context_prepare(Hub& hub, FiberBase* to) noexcept;
 // Out of line: the resumed side's handling of a fiber that switched away finished.
 void context_retire(FiberBase* from) noexcept;
 // Out of line: the stack-capture resume loop of runtime/diag; returns when self is really resumed.
@@ -98,34 +92,35 @@ inline void before_switch([[maybe_unused]] FiberBase* to, [[maybe_unused]] void*
 
 }  // namespace ctx_detail
 
-// Switches from `self` (the running fiber) to `to`; returns when something switches back.
-inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
-  if (slab_stacks_used() && !stack_canary_ok(self->stack_)) [[unlikely]]  // one hot load until slabs exist
-    stack_overflow_abort(self);
-#if GREENEV_OWN_SWITCH
-  void* top = nullptr;
-  if (to->ctx_ == nullptr) [[unlikely]]
-    top = context_stack_top(hub, to);
-#else
-  if (to->ctx_ == nullptr) [[unlikely]]
-    context_prepare(hub, to);
-#endif
+namespace ctx_detail {
+// A switch's body around the jump itself (greenev_ctx_switch, or greenev_ctx_start for a fiber's
+// first run): the sanitizers, the thread-level lock count, a dump's stack capture.
+template <class Jump>
+__attribute__((always_inline)) inline void switch_with(FiberBase* self, FiberBase* to, Jump jump) noexcept {
 #if defined(GREENEV_TSAN)
   context_tsan_handle(self);
 #endif
   const int held = t_held_locks;  // this fiber's count waits on its own stack (held_locks.hpp)
   void* fake = nullptr;
-  ctx_detail::before_switch(to, &fake);
-#if GREENEV_OWN_SWITCH
-  FiberBase* from = top ? greenev_ctx_start(&self->ctx_, top, self) : greenev_ctx_switch(&self->ctx_, to->ctx_, self);
-  ctx_detail::after_switch(from, fake);
-#else
-  ctx_detail::after_switch(greenev_ctx_switch(&self->ctx_, to->ctx_, self), fake);
-#endif
+  before_switch(to, &fake);
+  after_switch(jump(), fake);
   // A fiber dump resumed us only to record this stack (runtime/diag/stack_capture.cpp).
   if (self->capture_stack_) [[unlikely]]
     context_capture(self);
   t_held_locks = held;
+}
+}  // namespace ctx_detail
+
+// Out of line (context.cpp): a switch to a fiber that never ran (its stack, then the start).
+void context_start(Hub& hub, FiberBase* self, FiberBase* to) noexcept;
+
+// Switches from `self` (the running fiber) to `to`; returns when something switches back.
+inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
+  if (slab_stacks_used() && !stack_canary_ok(self->stack_)) [[unlikely]]  // one hot load until slabs exist
+    stack_overflow_abort(self);
+  if (to->ctx_ == nullptr) [[unlikely]]
+    return context_start(hub, self, to);
+  ctx_detail::switch_with(self, to, [&] { return greenev_ctx_switch(&self->ctx_, to->ctx_, self); });
 }
 
 // Before the final switch out of a finished fiber: the canary check, `to`'s context if it has
