@@ -4,9 +4,12 @@
 // fiber, sanitizer handles. See context.hpp for the protocol and why it is not Boost.Context's.
 //
 // Saved frame, from the stored stack pointer up: MXCSR (4 bytes) and the x87 control word
-// (at +4), r15, r14, r13, r12, rbx, rbp, the return address. A new fiber's frame (context_prepare)
-// returns into greenev_ctx_entry, which calls greenev_fiber_start(from) on a 16-byte aligned
-// stack; its CFI marks the end of the stack for unwinders (fiber dumps). The switch has no CFI:
+// (at +4), r15, r14, r13, r12, rbx, rbp, the return address. A fiber's first run is
+// greenev_ctx_start: it saves that frame, then calls greenev_fiber_main(from) on the fresh stack
+// and, when the fiber has finished, pops the frame of whatever that returns. The final switch of
+// a finished fiber into one that never ran needs a made frame instead (context_prepare): it
+// returns into greenev_ctx_entry, which calls greenev_fiber_start(from). The CFI of both entry
+// routines marks the end of the stack for unwinders (fiber dumps). The switch has no CFI:
 // nothing unwinds through it (the resumed side has returned from it before anything else runs).
 #include "core/context.hpp"
 

@@ -10,7 +10,9 @@
 // the return-stack predictor is one entry off after every switch and the next `ret` mispredicts
 // (~4 ns per switch measured, README). Here the resumed side returns through its own call of the
 // switch: fibers suspend at the same few call sites, so the prediction holds.
-// The switch is inline (hub.cpp is its only hot caller); first-run set-up stays out of line.
+// A fiber's first run is different (greenev_ctx_start, below): it is entered by a call and left
+// by the return of that call, so a fiber that finishes without switching keeps the predictor right.
+// The switch is inline (hub.cpp is its only hot caller); the first run stays out of line.
 // LTO not adopted: not measured to pay beyond this, and it slows every build of the library.
 #pragma once
 #include <greenev/detail/fiber_base.hpp>
