@@ -62,6 +62,20 @@ TEST_CASE("no exit report for fibers main was already told about by LoopExit; th
   CHECK(r.out.find("unwound stuck") != std::string::npos);
 }
 
+TEST_CASE("kill() of a fiber that catches FiberExit says after 5 s who waits for whom, then still waits") {
+  auto r = test::run_child("exit_with_live_fibers", {"stubborn"});
+  CHECK_MESSAGE(r.exit_code == 0, r.out);
+  const auto warn = r.out.find("greenev: fiber 'main' (id 0) has waited 5 s for fiber 'stubborn'");
+  CHECK_MESSAGE(warn != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find("is parked in sleep: it caught FiberExit") != std::string::npos, r.out);
+  const auto done = r.out.find("stubborn done");
+  const auto returned = r.out.find("kill returned");
+  REQUIRE_MESSAGE(done != std::string::npos, r.out);
+  CHECK(warn < done);
+  CHECK(done < returned);
+  CHECK_MESSAGE(r.out.find("greenev: fiber", warn + 1) == std::string::npos, r.out);  // said once
+}
+
 TEST_CASE("a hub thread exiting with parked fibers unwinds them and leaks no fd nor address space") {
   auto r = test::run_child("exit_with_live_fibers", {"threads"}, {"ASAN_OPTIONS=detect_leaks=0"});
   CHECK(r.exit_code == 0);

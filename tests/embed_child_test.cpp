@@ -30,6 +30,14 @@ TEST_CASE("a Mutex used from another thread aborts naming it and both threads") 
   expect_abort("mutex", "Mutex::try_lock called on thread");
 }
 
+TEST_CASE("Semaphore, Condition, RecursiveMutex, Pool and AsyncResult used from another thread abort too") {
+  expect_abort("semaphore", "Semaphore::release called on thread");
+  expect_abort("condition", "Condition::notify_one called on thread");
+  expect_abort("recursive", "RecursiveMutex::try_lock called on thread");
+  expect_abort("pool", "Group::spawn called on thread");
+  expect_abort("result", "AsyncResult::set called on thread");
+}
+
 TEST_CASE("a Fiber handle joined from another thread aborts naming the fiber and both threads") {
   expect_abort("fiber", "Fiber::join (fiber ");
   auto r = test::run_child("embed_confined", {"fiber"}, {"ASAN_OPTIONS=detect_leaks=0"});
@@ -43,4 +51,10 @@ TEST_CASE("cross_thread Events and ThreadQueue are not confined; a fork child ke
   auto f = test::run_child("embed_confined", {"fork"});
   CHECK_MESSAGE(f.exit_code == 0, f.out);
   CHECK(f.out.find("fork ok") != std::string::npos);
+}
+
+TEST_CASE("a program that loads libgreenev late with dlopen can use it on two threads") {
+  auto r = test::run_child("late_dlopen");
+  CHECK_MESSAGE(r.exit_code == 0, r.out);
+  CHECK_MESSAGE(r.out.find("late dlopen ok") != std::string::npos, r.out);
 }

@@ -11,6 +11,7 @@
 // while the lock is re-acquired), the kill is raised; a Timeout that could not be raised fires
 // again at the next suspension point.
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 
 #include <chrono>
@@ -25,8 +26,14 @@ class GREENEV_API Condition {
   Condition(const Condition&) = delete;
   Condition& operator=(const Condition&) = delete;
 
-  void notify_one() noexcept { waiters_.notify_one(); }
-  void notify_all() noexcept { waiters_.notify_all(); }
+  void notify_one() noexcept {
+    GREENEV_CHECK_CONFINED(waiters_, "Condition::notify_one");
+    waiters_.notify_one();
+  }
+  void notify_all() noexcept {
+    GREENEV_CHECK_CONFINED(waiters_, "Condition::notify_all");
+    waiters_.notify_all();
+  }
   std::size_t waiting() const noexcept { return waiters_.size(); }
 
   template <class Lock>
@@ -64,6 +71,7 @@ class GREENEV_API Condition {
 
   template <class Lock>
   std::cv_status wait_ns(Lock& lk, detail::Deadline d) {
+    GREENEV_CHECK_CONFINED(waiters_, "Condition::wait");
     lk.unlock();  // never switches: a hand-off only makes the next owner ready
     const detail::WakeReason r = waiters_.wait("condition_wait", d);
     detail::PendingRaise pending;

@@ -128,6 +128,7 @@ class AsyncResult {
   template <class U = T>
     requires(!std::is_void_v<U>)
   void set(U&& v) {
+    if (!s_->cross_thread()) GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::set");
     s_->claim();
     s_->value_.emplace(std::forward<U>(v));
     detail::ResultCore::publish(s_);
@@ -135,12 +136,14 @@ class AsyncResult {
   void set()
     requires std::is_void_v<T>
   {
+    if (!s_->cross_thread()) GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::set");
     s_->claim();
     s_->value_.emplace('\0');
     detail::ResultCore::publish(s_);
   }
   void set_exception(std::exception_ptr e) {
     assert(e && "greenev: AsyncResult::set_exception(nullptr)");
+    if (!s_->cross_thread()) GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::set_exception");
     s_->claim();
     s_->error_ = std::move(e);
     detail::ResultCore::publish(s_);
@@ -154,12 +157,14 @@ class AsyncResult {
   // Waits until set (a suspension point); returns the value (a reference into the shared
   // result, valid while any copy of this AsyncResult lives) or rethrows the exception.
   decltype(auto) get() {
+    GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::get");
     if (!s_->ready()) s_->wait(detail::kForever);
     return value();
   }
   // As get(), gives up after d: std::optional<T> (bool for void).
   template <class Rep, class Per>
   auto get(std::chrono::duration<Rep, Per> d) {
+    GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::get");
     bool ok = s_->ready() || s_->wait(detail::deadline_after(d));
     if constexpr (std::is_void_v<T>) {
       if (ok) value();
@@ -170,10 +175,12 @@ class AsyncResult {
   }
   // Waits without retrieving: true once set.
   void wait() {
+    GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::wait");
     if (!s_->ready()) s_->wait(detail::kForever);
   }
   template <class Rep, class Per>
   bool wait(std::chrono::duration<Rep, Per> d) {
+    GREENEV_CHECK_CONFINED(s_->waiters(), "AsyncResult::wait");
     return s_->ready() || s_->wait(detail::deadline_after(d));
   }
 

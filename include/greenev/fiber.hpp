@@ -10,7 +10,10 @@
 //   join(d)           as join, but gives up after d: std::optional<R> (bool for void).
 //   wait(d)           waits without retrieving the outcome: true once done.
 //   kill()            raises FiberExit in the fiber and waits for it to finish; an unstarted
-//                     fiber never runs. kill(no_wait) only requests it.
+//                     fiber never runs. kill(no_wait) only requests it. A fiber that catches
+//                     FiberExit and goes on keeps kill() waiting: after 5 s stderr says so once,
+//                     naming both fibers and where the victim waits (also at thread exit and
+//                     HubThread::stop, which kill the same way).
 //   kill(e)           as kill(), raising the exception e (any type) in the fiber instead of
 //                     FiberExit: gevent's kill(exception=...). The fiber ends with e as its
 //                     outcome unless it catches it; join() then rethrows e.

@@ -68,8 +68,14 @@ class GREENEV_API RecursiveMutex {
   RecursiveMutex(const RecursiveMutex&) = delete;
   RecursiveMutex& operator=(const RecursiveMutex&) = delete;
 
-  void lock();
-  bool try_lock() noexcept;
+  void lock() {
+    GREENEV_CHECK_CONFINED(waiters_, "RecursiveMutex::lock");
+    lock_impl();
+  }
+  bool try_lock() noexcept {
+    GREENEV_CHECK_CONFINED(waiters_, "RecursiveMutex::try_lock");
+    return try_lock_impl();
+  }
   template <class Rep, class Per>
   bool try_lock_for(std::chrono::duration<Rep, Per> d) {
     return try_lock() || lock_until_ns(detail::deadline_after(d));
@@ -78,13 +84,19 @@ class GREENEV_API RecursiveMutex {
   bool try_lock_until(std::chrono::time_point<Clock, Dur> tp) {
     return try_lock() || lock_until_ns(detail::deadline_at(tp));
   }
-  void unlock();
+  void unlock() {
+    GREENEV_CHECK_CONFINED(waiters_, "RecursiveMutex::unlock");
+    unlock_impl();
+  }
 
   bool locked() const noexcept { return depth_ > 0; }
   std::size_t depth() const noexcept { return depth_; }
 
  private:
   bool lock_until_ns(detail::Deadline d);
+  void lock_impl();
+  bool try_lock_impl() noexcept;
+  void unlock_impl();
   std::uint64_t owner_ = 0;  // fiber id, valid while depth_ > 0
   std::size_t depth_ = 0;
   detail::WaitList waiters_;

@@ -18,6 +18,7 @@
 // Rejected: a slot Semaphore released by a wrapper around the user's callable (a fiber killed
 // before it starts never runs its wrapper) — the done-callback runs on every way out.
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 #include <greenev/fiber.hpp>
 #include <greenev/queue.hpp>
@@ -85,6 +86,7 @@ class Group {
   // Spawns a member (waits for a slot in a Pool).
   template <class F, class... Args>
   auto spawn(F&& f, Args&&... args) {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::spawn");
     st_->reserve(detail::kForever);
     detail::Reservation res{st_.get()};
     auto fib = greenev::spawn(std::forward<F>(f), std::forward<Args>(args)...);
@@ -94,6 +96,7 @@ class Group {
   }
   template <class F, class... Args>
   auto spawn(SpawnOptions opts, F&& f, Args&&... args) {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::spawn");
     st_->reserve(detail::kForever);
     detail::Reservation res{st_.get()};
     auto fib = greenev::spawn(std::move(opts), std::forward<F>(f), std::forward<Args>(args)...);
@@ -104,6 +107,7 @@ class Group {
   // Adopts an already spawned fiber (waits for a slot in a Pool). A finished one is ignored.
   template <class R>
   void add(const Fiber<R>& f) {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::add");
     if (f.ready()) return;
     st_->reserve(detail::kForever);
     st_->add(f.native(), true);
@@ -113,14 +117,24 @@ class Group {
   bool empty() const noexcept { return st_->members.empty(); }
 
   // Waits until every member finished.
-  void join() { st_->join(detail::kForever); }
+  void join() {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::join");
+    st_->join(detail::kForever);
+  }
   template <class Rep, class Per>
   bool join(std::chrono::duration<Rep, Per> d) {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::join");
     return st_->join(detail::deadline_after(d));
   }
   // Kills every member and waits for them to finish; kill(no_wait) only requests it.
-  void kill() { st_->kill(true); }
-  void kill(no_wait_t) { st_->kill(false); }
+  void kill() {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::kill");
+    st_->kill(true);
+  }
+  void kill(no_wait_t) {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Group::kill");
+    st_->kill(false);
+  }
 
   // f(x) for every x of r, concurrently (bounded by a Pool); results in input order. Waits for
   // all of them, then rethrows the first exception in input order, if any.
@@ -182,6 +196,7 @@ class Pool : public Group {
   bool full() const noexcept { return free_count() == 0; }
   // Waits until a spawn would not wait; true when it would not.
   void wait_available() {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Pool::wait_available");
     if (full()) {
       st_->reserve(detail::kForever);
       st_->unreserve();
@@ -189,6 +204,7 @@ class Pool : public Group {
   }
   template <class Rep, class Per>
   bool wait_available(std::chrono::duration<Rep, Per> d) {
+    GREENEV_CHECK_CONFINED(st_->joiners, "Pool::wait_available");
     if (!full()) return true;
     if (!st_->reserve(detail::deadline_after(d))) return false;
     st_->unreserve();

@@ -12,6 +12,7 @@
 // that would take the count past PTRDIFF_MAX throws std::overflow_error. Both are BasicLockable, so std::lock_guard / std::unique_lock work.
 // Confined to the hub thread that uses them (no atomics on the hot path).
 #pragma once
+#include <greenev/detail/confined.hpp>
 #include <greenev/detail/sync_common.hpp>
 
 #include <chrono>
@@ -28,6 +29,7 @@ class GREENEV_API Semaphore {
 
   // Takes a permit, waiting for one ("semaphore") if none is free.
   void acquire() {
+    GREENEV_CHECK_CONFINED(waiters_, "Semaphore::acquire");
     if (count_ > 0) {
       --count_;
       return;
@@ -35,6 +37,7 @@ class GREENEV_API Semaphore {
     acquire_until_ns(detail::kForever);
   }
   bool try_acquire() noexcept {
+    GREENEV_CHECK_CONFINED(waiters_, "Semaphore::try_acquire");
     if (count_ <= 0) return false;
     --count_;
     return true;
@@ -48,7 +51,10 @@ class GREENEV_API Semaphore {
     return try_acquire() || acquire_until_ns(detail::deadline_at(tp));
   }
   // Returns n permits: each goes to the first waiter, or back to the count.
-  void release(std::ptrdiff_t n = 1);
+  void release(std::ptrdiff_t n = 1) {
+    GREENEV_CHECK_CONFINED(waiters_, "Semaphore::release");
+    release_impl(n);
+  }
 
   std::ptrdiff_t count() const noexcept { return count_; }  // free permits
   std::size_t waiting() const noexcept { return waiters_.size(); }
@@ -71,6 +77,7 @@ class GREENEV_API Semaphore {
 
  private:
   bool acquire_until_ns(detail::Deadline d);
+  void release_impl(std::ptrdiff_t n);
 
   std::ptrdiff_t count_;
   std::ptrdiff_t bound_ = std::numeric_limits<std::ptrdiff_t>::max();

@@ -113,6 +113,23 @@ bool wait_done(FiberBase* f, Deadline deadline) {
   return f->done();
 }
 
+// A kill that has waited kKillWarnAfter says so once, naming both fibers: a victim that catches
+// FiberExit (catch (...) in a loop) would otherwise hang its killer (Fiber::kill, HubThread::stop,
+// thread exit) without a word. The wait goes on: cutting it short would skip the victim's RAII.
+constexpr Deadline kKillWarnAfter = 5'000'000'000;
+
+static void report_slow_kill(FiberBase* victim, FiberBase* killer) {
+  std::fprintf(stderr,
+               "greenev: fiber '%s' (id %llu) has waited %lld s for fiber '%s' (id %llu) to finish after "
+               "kill(); the victim is %s%s%s: it caught FiberExit and went on (catch (...) without "
+               "rethrow?). Still waiting.\n",
+               fiber_name(killer).c_str(), static_cast<unsigned long long>(killer->id_),
+               static_cast<long long>(kKillWarnAfter / 1'000'000'000), fiber_name(victim).c_str(),
+               static_cast<unsigned long long>(victim->id_),
+               victim->state_ == FiberState::parked ? "parked" : "running", victim->wait_reason_ ? " in " : "",
+               victim->wait_reason_ ? victim->wait_reason_ : "");
+}
+
 void kill_and_wait(FiberBase* f) {
   request_kill(f);
   if (f->done()) return;
@@ -124,9 +141,13 @@ void kill_and_wait(FiberBase* f) {
   TimeoutScope* scopes = std::exchange(self->scopes_, nullptr);
   bool killed_meanwhile = false;
   WakeReason r = WakeReason::woken;
+  Deadline warn_at = now_ns() + kKillWarnAfter;
   while (!f->done()) {
-    r = f->joiners_.wait("kill", kForever);
-    if (r == WakeReason::killed) {
+    r = f->joiners_.wait("kill", warn_at);
+    if (r == WakeReason::timed_out) {
+      if (!f->done()) report_slow_kill(f, self);
+      warn_at = kForever;
+    } else if (r == WakeReason::killed) {
       killed_meanwhile = true;
       self->kill_pending_ = false;  // else every further park returns at once
     } else if (r == WakeReason::loop_exit) {

@@ -22,7 +22,7 @@ bool Semaphore::acquire_until_ns(detail::Deadline d) {
   return false;
 }
 
-void Semaphore::release(std::ptrdiff_t n) {
+void Semaphore::release_impl(std::ptrdiff_t n) {
   if (n < 0) throw std::invalid_argument("greenev: Semaphore::release with a negative count");
   // Permits that would be free after this release (the count, plus hand-offs not yet taken),
   // computed without signed overflow: count_ may be negative (Semaphore(-1)) or near the limits.
@@ -82,11 +82,11 @@ bool Mutex::owned_by_current() const noexcept { return locked_ && owner_ == deta
 
 // --- RecursiveMutex ---
 
-void RecursiveMutex::lock() {
-  if (!try_lock()) lock_until_ns(detail::kForever);
+void RecursiveMutex::lock_impl() {
+  if (!try_lock_impl()) lock_until_ns(detail::kForever);
 }
 
-bool RecursiveMutex::try_lock() noexcept {
+bool RecursiveMutex::try_lock_impl() noexcept {
   const std::uint64_t self = detail::current_fiber()->id();
   if (depth_ == 0) {
     owner_ = self;
@@ -104,7 +104,7 @@ bool RecursiveMutex::lock_until_ns(detail::Deadline d) {
   return detail::wait_on(waiters_, "lock", d);  // woken: unlock() made us the owner, depth 1
 }
 
-void RecursiveMutex::unlock() {
+void RecursiveMutex::unlock_impl() {
   if (depth_ == 0 || owner_ != detail::current_fiber()->id())
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             "greenev: RecursiveMutex unlocked by a fiber that does not own it");

@@ -1,7 +1,7 @@
 // Child program for the thread-confinement checks: uses a hub-confined primitive from a second
 // thread ("intruder") after the main thread ("owner-main") used it. Built with GREENEV_CHECKS, so
-// the checks are on whatever the build type. Modes: event | queue | mutex | fiber (each must abort
-// with a message), allowed (cross_thread Event and ThreadQueue from another thread: exit 0),
+// the checks are on whatever the build type. Modes: event | queue | mutex | fiber | semaphore |
+// condition | recursive | pool | result (each must abort with a message), allowed (cross_thread Event and ThreadQueue from another thread: exit 0),
 // fork (the forking thread's objects stay usable in the child: exit 0).
 #include <greenev/greenev.hpp>
 
@@ -29,16 +29,37 @@ int main(int argc, char** argv) {
   greenev::Event ev;
   greenev::Queue<int> q;
   greenev::Mutex m;
+  greenev::Semaphore sem(2);
+  greenev::Condition cond;
+  greenev::RecursiveMutex rm;
+  greenev::Pool pool(2);
+  greenev::AsyncResult<int> result;
   ev.wait(1ms);  // first uses: main owns them
   q.put(1);
   m.lock();
   m.unlock();
+  sem.acquire();
+  cond.notify_all();
+  rm.lock();
+  rm.unlock();
+  pool.spawn([] {}).join();
+  (void)result.get(1ms);
   if (!std::strcmp(mode, "event")) {
     from_intruder([&] { ev.set(); });
   } else if (!std::strcmp(mode, "queue")) {
     from_intruder([&] { q.try_get(); });
   } else if (!std::strcmp(mode, "mutex")) {
     from_intruder([&] { (void)m.try_lock(); });
+  } else if (!std::strcmp(mode, "semaphore")) {
+    from_intruder([&] { sem.release(); });
+  } else if (!std::strcmp(mode, "condition")) {
+    from_intruder([&] { cond.notify_one(); });
+  } else if (!std::strcmp(mode, "recursive")) {
+    from_intruder([&] { (void)rm.try_lock(); });
+  } else if (!std::strcmp(mode, "pool")) {
+    from_intruder([&] { pool.spawn([] {}); });
+  } else if (!std::strcmp(mode, "result")) {
+    from_intruder([&] { result.set(7); });
   } else if (!std::strcmp(mode, "fiber")) {
     auto f = greenev::spawn(greenev::SpawnOptions{"sleeper", 0}, [] { greenev::sleep(1h); });
     greenev::this_fiber::yield();

@@ -4,6 +4,8 @@
 //              both unwound ("unwound sleeper", "unwound waiter"), exit 0
 //   loopexit   main got LoopExit for a fiber stuck on an Event, caught it and carried on: no
 //              second report at exit, the stuck fiber is still unwound
+//   stubborn   a fiber catches FiberExit (catch (...)) and sleeps on for 6 s: kill() says after
+//              5 s which fiber waits for which and why, then returns once the fiber is done
 //   threads    200 threads each leave parked fibers behind at thread exit: their fibers are
 //              unwound and the process's fd count does not grow (epoll fd, eventfd freed), nor
 //              does its address space by a per-thread mapping (the 64 KiB alternate signal stack)
@@ -56,6 +58,21 @@ int main(int argc, char** argv) {
     } catch (const greenev::LoopExit&) {
       std::puts("main got LoopExit and carries on");
     }
+    return 0;
+  }
+  if (std::strcmp(mode, "stubborn") == 0) {
+    auto f = greenev::spawn(greenev::SpawnOptions{"stubborn"}, [] {
+      for (int i = 0; i < 3; ++i) {
+        try {
+          greenev::sleep(3s);
+        } catch (...) {  // the careless catch-all that eats FiberExit
+        }
+      }
+      std::puts("stubborn done");
+    });
+    greenev::this_fiber::yield();
+    f.kill();
+    std::puts("kill returned");
     return 0;
   }
   if (std::strcmp(mode, "threads") == 0) {
