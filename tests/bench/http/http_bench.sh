@@ -12,7 +12,8 @@
 # and with StreamServer's Connection::read/write).
 # Servers are pinned to CPU 0, wrk to CPU 1. Rounds are interleaved (every server once per round
 # and concurrency, order rotated per round); the table shows medians: req/s, p99 latency, and
-# server CPU per request = (utime+stime of the server's processes during the run) / requests.
+# server CPU per request = (utime+stime of the server's processes during the run) / requests, and
+# its user-space part (utime alone).
 # KV: `redis-benchmark -t set,get -c 50 -n N -P 1` and `-P 16` against greenev-kv (if built) and
 # redis-server, both pinned to CPU 0, the client to CPU 1. --idle N: RSS per idle keep-alive
 # connection with N connections (greenev-http, Go, nginx).
@@ -55,11 +56,13 @@ note() { echo "NOTE $*" | tee -a "$RES" >&2; }
 TCK=$(getconf CLK_TCK)
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-# utime+stime ticks of a process and its children (nginx's worker)
+# utime+stime ticks of a process and its children (nginx's worker); with a second argument
+# "user", utime only
 cpu_ticks() {
-  local t=0 p
+  local t=0 p expr='$14 + $15'
+  [ "${2:-}" = user ] && expr='$14'
   for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-    [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat)))
+    [ -r /proc/$p/stat ] && t=$((t + $(awk "{print $expr}" /proc/$p/stat)))
   done
   echo $t
 }
@@ -133,17 +136,19 @@ fi
 
 run_http() {  # impl conns round
   local i=$1 c=$2 r=$3 log="$LOGS/wrk-$1-c$2-r$3.txt"
-  local t0 t1
+  local t0 t1 u0 u1
   t0=$(cpu_ticks "${PID[$i]}")
+  u0=$(cpu_ticks "${PID[$i]}" user)
   taskset -c 1 wrk -t1 -c"$c" -d"${SECS}s" --latency "http://127.0.0.1:${PORT[$i]}/" > "$log" 2>&1
   t1=$(cpu_ticks "${PID[$i]}")
+  u1=$(cpu_ticks "${PID[$i]}" user)
   local rps p99 reqs errs non2xx
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$log")
   p99=$(awk '$1 == "99%" {print $2}' "$log")
   reqs=$(awk '/requests in/ {print $1}' "$log")
   errs=$(grep -c 'Socket errors' "$log")
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$log")
-  echo "HTTP impl=$i conns=$c round=$r rps=${rps:-0} p99=${p99:-NA} requests=${reqs:-0} cpu_ticks=$((t1 - t0)) tck=$TCK socket_errors=$errs non2xx=${non2xx:-0}" | tee -a "$RES"
+  echo "HTTP impl=$i conns=$c round=$r rps=${rps:-0} p99=${p99:-NA} requests=${reqs:-0} cpu_ticks=$((t1 - t0)) user_ticks=$((u1 - u0)) tck=$TCK socket_errors=$errs non2xx=${non2xx:-0}" | tee -a "$RES"
 }
 
 if [ "$DO_HTTP" = 1 ]; then

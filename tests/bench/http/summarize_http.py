@@ -38,10 +38,11 @@ for line in open(sys.argv[1]):
 
 order = ["greenev", "nginx", "go", "gevent", "raw_epoll", "hello_plain", "hello_conn"]
 med = {}
+user_med = {}
 if http:
     print("### HTTP hello (wrk -t1, keep-alive; medians over rounds)\n")
-    print("| server | conns | req/s | p99 | server CPU µs/req | vs nginx | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| server | conns | req/s | p99 | server CPU µs/req | of it user | vs nginx | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     conns = sorted({c for _, c in http})
     impls = order + sorted({i for i, _ in http} - set(order))
     errors = {}
@@ -51,16 +52,20 @@ if http:
                     statistics.median(p99s) if p99s else None,
                     statistics.median(int(r["cpu_ticks"]) / int(r["tck"]) / max(1, int(r["requests"])) * 1e6
                                       for r in runs))
+        users = [int(r["user_ticks"]) / int(r["tck"]) / max(1, int(r["requests"])) * 1e6 for r in runs if "user_ticks" in r]
+        user_med[key] = statistics.median(users) if users else None
         errors[key] = sum(int(r["socket_errors"]) + int(r["non2xx"]) for r in runs)
     for c in conns:
         for impl in impls:
             if (impl, c) not in med:
                 continue
             rps, p99, cpu = med[(impl, c)]
+            user = user_med.get((impl, c))
+            users = f"{user:.1f}" if user is not None else "—"
             base = med.get(("nginx", c))
             ratio = f"{rps / base[0]:.2f}×" if base and base[0] else "—"
             p99s = f"{p99:.2f} ms" if p99 is not None else "—"
-            print(f"| {impl} | {c} | {rps:,.0f} | {p99s} | {cpu:.1f} | {ratio} | {errors[(impl, c)]} |")
+            print(f"| {impl} | {c} | {rps:,.0f} | {p99s} | {cpu:.1f} | {users} | {ratio} | {errors[(impl, c)]} |")
     print("\n### Targets (greenev-http)\n")
     print("| conns | vs nginx (≥1.0) | vs raw epoll (≥0.85) | vs Go (≥2.0) | p99 vs nginx (≤1.5) |")
     print("|---:|---:|---:|---:|---:|")
