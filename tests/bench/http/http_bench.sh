@@ -3,6 +3,7 @@
 #
 #   tests/bench/http/http_bench.sh [BUILD_DIR] [--secs S] [--rounds R] [--conns "1 100 1000"]
 #                                  [--no-kv] [--no-http] [--idle N] [--syscalls]
+#                                  [--servers "hello_conn raw_epoll"]
 #
 # HTTP: GET / -> "Hello, world!\n" (text/plain), keep-alive, `wrk -t1 -cC -dS --latency` at each C,
 # against greenev-http, nginx (1 worker, `return 200` with the same body), Go net/http
@@ -17,6 +18,8 @@
 # KV: `redis-benchmark -t set,get -c 50 -n N -P 1` and `-P 16` against greenev-kv (if built) and
 # redis-server, both pinned to CPU 0, the client to CPU 1. --idle N: RSS per idle keep-alive
 # connection with N connections (greenev-http, Go, nginx).
+# --servers LIST: run the HTTP rounds against these servers only (names as in the table), e.g. a
+# longer A/B of the runtime-overhead pair.
 # --syscalls: for greenev, hello_plain, hello_conn and raw_epoll at each C, a longer wrk run with
 # `strace -c -f` attached to the server for a window in its middle (steady state: no connection
 # set-up or teardown); reports epoll_ctl, read and epoll_wait per response write (sendto/write:
@@ -26,7 +29,7 @@
 set -uo pipefail
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SRC/../../.." && pwd)"
-BUILD="" SECS=5 ROUNDS=3 CONNS="1 100 1000" DO_KV=1 DO_HTTP=1 IDLE=0 SYSCALLS=0
+BUILD="" SECS=5 ROUNDS=3 CONNS="1 100 1000" DO_KV=1 DO_HTTP=1 IDLE=0 SYSCALLS=0 SERVERS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --secs) SECS=$2; shift ;;
@@ -36,6 +39,7 @@ while [ $# -gt 0 ]; do
     --no-http) DO_HTTP=0 ;;
     --idle) IDLE=$2; shift ;;
     --syscalls) SYSCALLS=1 ;;
+    --servers) SERVERS=$2; shift ;;
     -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) BUILD=$1 ;;
   esac
@@ -129,6 +133,11 @@ if [ "$DO_HTTP" = 1 ] || [ "$IDLE" -gt 0 ]; then
   [ -x "$OUT/http_epoll" ] && start_http raw_epoll 18105 "$OUT/http_epoll" 18105 && IMPLS+=(raw_epoll)
   [ -x "$HELLO" ] && start_http hello_plain 18106 "$HELLO" 18106 plain && IMPLS+=(hello_plain)
   [ -x "$HELLO" ] && start_http hello_conn 18107 "$HELLO" 18107 conn && IMPLS+=(hello_conn)
+  if [ -n "$SERVERS" ]; then
+    kept=()
+    for i in "${IMPLS[@]}"; do [[ " $SERVERS " == *" $i "* ]] && kept+=("$i"); done
+    IMPLS=("${kept[@]}")
+  fi
   for i in "${IMPLS[@]}"; do  # warm-up (page faults, Go's GC sizing, Python's caches)
     taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:${PORT[$i]}/" > /dev/null 2>&1
   done
