@@ -31,12 +31,8 @@ struct GreenevResume {
 extern "C" __attribute__((visibility("hidden"))) GreenevResume greenev_fiber_main(greenev::detail::FiberBase* from) noexcept;
 
 asm(R"(
-  .text
-  .globl greenev_ctx_switch
-  .hidden greenev_ctx_switch
-  .type greenev_ctx_switch, @function
-  .p2align 4
-greenev_ctx_switch:
+  # The saved frame (file comment): pushed onto the current stack, its address stored at (%rdi).
+  .macro GREENEV_SAVE_FRAME
   pushq %rbp
   pushq %rbx
   pushq %r12
@@ -47,7 +43,11 @@ greenev_ctx_switch:
   stmxcsr (%rsp)
   fnstcw 4(%rsp)
   movq %rsp, (%rdi)
-  movq %rsi, %rsp
+  .endm
+  # Resumes the frame at \ctx: its registers back, then `ret` to its return address, handing the
+  # resumed side \from in %rax.
+  .macro GREENEV_RESUME_FRAME ctx, from
+  movq \ctx, %rsp
   ldmxcsr (%rsp)
   fldcw 4(%rsp)
   addq $8, %rsp
@@ -57,8 +57,18 @@ greenev_ctx_switch:
   popq %r12
   popq %rbx
   popq %rbp
-  movq %rdx, %rax
+  movq \from, %rax
   ret
+  .endm
+
+  .text
+  .globl greenev_ctx_switch
+  .hidden greenev_ctx_switch
+  .type greenev_ctx_switch, @function
+  .p2align 4
+greenev_ctx_switch:
+  GREENEV_SAVE_FRAME
+  GREENEV_RESUME_FRAME %rsi, %rdx
   .size greenev_ctx_switch, .-greenev_ctx_switch
 
   .globl greenev_ctx_start
@@ -68,31 +78,11 @@ greenev_ctx_switch:
 greenev_ctx_start:
   .cfi_startproc
   .cfi_undefined rip
-  pushq %rbp
-  pushq %rbx
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
-  subq $8, %rsp
-  stmxcsr (%rsp)
-  fnstcw 4(%rsp)
-  movq %rsp, (%rdi)
+  GREENEV_SAVE_FRAME
   movq %rsi, %rsp
   movq %rdx, %rdi
   call greenev_fiber_main
-  movq %rax, %rsp
-  ldmxcsr (%rsp)
-  fldcw 4(%rsp)
-  addq $8, %rsp
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %rbx
-  popq %rbp
-  movq %rdx, %rax
-  ret
+  GREENEV_RESUME_FRAME %rax, %rdx
   .cfi_endproc
   .size greenev_ctx_start, .-greenev_ctx_start
 
