@@ -9,7 +9,8 @@
 // joins it. On the way out, fibers still alive there are killed and unwound (their destructors
 // run, as for Fiber::kill), up to four rounds for fibers spawned while others unwind; then the
 // inbox closes (posts return false, unrun submits hold HubStopped) and the hub is destroyed. A
-// fiber that swallows FiberExit and parks forever is reported on stderr by the hub at exit.
+// fiber that swallows FiberExit and parks forever is reported on stderr by the hub at exit; one
+// that swallows it and carries on keeps stop() waiting, said on stderr after 5 s (fiber.hpp).
 // Called from a fiber on another hub, stop() waits for the thread cooperatively (greenev::join).
 //
 // run() / run_until(ev) make the *calling* thread serve as a hub from its own stack (the main
