@@ -191,7 +191,9 @@ void context_capture(FiberBase* self) noexcept {
   } while (self->capture_stack_);
 }
 
-void* context_exit_prepare(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
+// Before the final switch out of a finished fiber: the canary check, and `to`'s context if it
+// has none yet. Returns the context to resume; the caller tells the sanitizers.
+static void* context_exit_prepare(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   if (!stack_canary_ok(self->stack_)) stack_overflow_abort(self);
   if (to->ctx_ == nullptr) context_prepare(hub, to);
   return to->ctx_;
@@ -213,36 +215,48 @@ void context_destroy(FiberBase* f) noexcept {
 
 }  // namespace greenev::detail
 
-// The first code a fiber runs when entered through a made context (greenev_ctx_entry, or
-// Boost.Context's entry), on its own stack; ends with the final switch.
-extern "C" void greenev_fiber_start(greenev::detail::FiberBase* from) noexcept {
+namespace {
+// A fiber's body, however it was entered, on its own stack: runs it to its end and names the
+// fiber to resume. Returns before any switch is announced to the sanitizers.
+struct FiberEnd {
+  greenev::detail::Hub& hub;
+  greenev::detail::FiberBase* self;
+  greenev::detail::FiberBase* next;
+};
+FiberEnd run_fiber_body(greenev::detail::FiberBase* from) noexcept {
   using namespace greenev::detail;
   ctx_detail::after_switch(from, nullptr);
   t_held_locks = 0;  // a new fiber holds no thread-level lock (held_locks.hpp)
   Hub& hub = *Hub::current_or_null();
   FiberBase* self = hub.running();
-  context_exit(hub, self, hub.run_current());
+  return {hub, self, hub.run_current()};
+}
+}  // namespace
+
+// The first code a fiber runs when entered through a made context (greenev_ctx_entry, or
+// Boost.Context's entry), on its own stack; ends with the final switch.
+extern "C" void greenev_fiber_start(greenev::detail::FiberBase* from) noexcept {
+  const FiberEnd e = run_fiber_body(from);
+  greenev::detail::context_exit(e.hub, e.self, e.next);
 }
 
 #if GREENEV_OWN_SWITCH
 // The fiber's body when entered by greenev_ctx_start; returns what that resumes. Not
-// instrumented, and it tells the sanitizers of the final switch itself, last: whatever runs
-// after that runs "on" the resumed fiber (an instrumented epilogue would pop a frame off its
-// TSan shadow stack).
+// instrumented, and it tells the sanitizers of the final switch itself, last (not through
+// ctx_detail::before_switch, which GCC will not inline into an uninstrumented function): whatever
+// runs after that runs "on" the resumed fiber, and an instrumented epilogue would pop a frame off
+// its TSan shadow stack.
 extern "C" __attribute__((no_sanitize("address", "thread"))) GreenevResume greenev_fiber_main(greenev::detail::FiberBase* from) noexcept {
   using namespace greenev::detail;
-  ctx_detail::after_switch(from, nullptr);
-  t_held_locks = 0;
-  Hub& hub = *Hub::current_or_null();
-  FiberBase* self = hub.running();
-  FiberBase* next = hub.run_current();
-  void* ctx = context_exit_prepare(hub, self, next);
+  const FiberEnd e = run_fiber_body(from);
+  FiberBase* next = e.next;
+  void* ctx = context_exit_prepare(e.hub, e.self, next);
 #if defined(GREENEV_ASAN)
   __sanitizer_start_switch_fiber(nullptr, next->stack_.limit, next->stack_.size);  // this stack's fake frames die
 #endif
 #if defined(GREENEV_TSAN)
   __tsan_switch_to_fiber(context_tsan_handle(next), 0);
 #endif
-  return {ctx, self};
+  return {ctx, e.self};
 }
 #endif

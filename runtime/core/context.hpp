@@ -125,9 +125,6 @@ inline void context_switch(Hub& hub, FiberBase* self, FiberBase* to) noexcept {
   ctx_detail::switch_with(self, to, [&] { return greenev_ctx_switch(&self->ctx_, to->ctx_, self); });
 }
 
-// Before the final switch out of a finished fiber: the canary check, `to`'s context if it has
-// none yet, the sanitizers told. Returns the context to resume.
-void* context_exit_prepare(Hub& hub, FiberBase* self, FiberBase* to) noexcept;
 // Final switch out of a finished fiber; never returns.
 [[noreturn]] void context_exit(Hub& hub, FiberBase* self, FiberBase* to) noexcept;
 

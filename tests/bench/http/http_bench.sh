@@ -60,15 +60,14 @@ note() { echo "NOTE $*" | tee -a "$RES" >&2; }
 TCK=$(getconf CLK_TCK)
 
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-# utime+stime ticks of a process and its children (nginx's worker); with a second argument
-# "user", utime only
+# "TOTAL USER": utime+stime and utime ticks of a process and its children (nginx's worker),
+# read in one pass
 cpu_ticks() {
-  local t=0 p expr='$14 + $15'
-  [ "${2:-}" = user ] && expr='$14'
+  local t=0 u=0 p a b
   for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-    [ -r /proc/$p/stat ] && t=$((t + $(awk "{print $expr}" /proc/$p/stat)))
+    [ -r /proc/$p/stat ] && read -r a b < <(awk '{print $14 + $15, $14}' /proc/$p/stat) && t=$((t + a)) && u=$((u + b))
   done
-  echo $t
+  echo "$t $u"
 }
 rss_kib() {
   local t=0 p
@@ -146,11 +145,9 @@ fi
 run_http() {  # impl conns round
   local i=$1 c=$2 r=$3 log="$LOGS/wrk-$1-c$2-r$3.txt"
   local t0 t1 u0 u1
-  t0=$(cpu_ticks "${PID[$i]}")
-  u0=$(cpu_ticks "${PID[$i]}" user)
+  read -r t0 u0 < <(cpu_ticks "${PID[$i]}")
   taskset -c 1 wrk -t1 -c"$c" -d"${SECS}s" --latency "http://127.0.0.1:${PORT[$i]}/" > "$log" 2>&1
-  t1=$(cpu_ticks "${PID[$i]}")
-  u1=$(cpu_ticks "${PID[$i]}" user)
+  read -r t1 u1 < <(cpu_ticks "${PID[$i]}")
   local rps p99 reqs errs non2xx
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$log")
   p99=$(awk '$1 == "99%" {print $2}' "$log")
